@@ -1,0 +1,375 @@
+"""The Django admin: staff's view of every record, with history, writing through the services.
+
+Status fields offer only the allowed next statuses, and changing one asks for a reason that is
+stored on the history row (the same service the web app uses).
+"""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from cases import models, services
+from cases.services.transitions import save_tracked
+
+
+class StatusReasonForm(forms.ModelForm):
+    """Offers the current status and the allowed next ones; a change needs a reason."""
+
+    transitions: dict[str, frozenset[str]] = {}
+    initial_statuses: tuple[str, ...] = ()
+
+    change_reason = forms.CharField(
+        label=_("Reason for this change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the status changes; kept on the history record."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field_name = self._meta.model.status_field
+        if field_name not in self.fields:
+            return
+        field = self.fields[field_name]
+        if self.instance.pk:
+            current = getattr(self.instance, field_name)
+            keep = {current} | set(self.transitions.get(current, ()))
+        else:
+            keep = set(self.initial_statuses) or {
+                self._meta.model._meta.get_field(field_name).default
+            }
+        field.choices = [(v, label) for v, label in field.choices if v in keep]
+
+    def clean(self):
+        cleaned = super().clean()
+        field_name = self._meta.model.status_field
+        if (
+            self.instance.pk
+            and field_name in self.changed_data
+            and not (cleaned.get("change_reason") or "").strip()
+        ):
+            self.add_error("change_reason", _("Say why the status changes."))
+        return cleaned
+
+
+class TrackedAdmin(SimpleHistoryAdmin):
+    """Saves with the signed-in user and a reason on the history row."""
+
+    def save_model(self, request, obj, form, change):
+        reason = (form.cleaned_data.get("change_reason") or "").strip()
+        default = _("Edited in the admin") if change else _("Added in the admin")
+        save_tracked(obj, by=request.user, reason=reason or str(default))
+
+
+class StatusTrackedAdmin(TrackedAdmin):
+    """Routes a status change through the model's service function."""
+
+    def change_status(self, obj, *, to: str, by, reason: str) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        field = obj.status_field
+        if not change or field not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        new_status = getattr(obj, field)
+        setattr(obj, field, obj._saved_status)
+        self.change_status(
+            obj, to=new_status, by=request.user, reason=form.cleaned_data["change_reason"]
+        )
+
+
+# --- Organizations and authorities -----------------------------------------------------------
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(models.Organization)
+class OrganizationAdmin(TrackedAdmin):
+    list_display = ["name", "short_name", "kind", "country", "parent"]
+    list_filter = ["kind", "country"]
+    search_fields = ["name", "short_name", "country"]
+    autocomplete_fields = ["parent"]
+    inlines = [MembershipInline]
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(TrackedAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__username", "user__email", "organization__name"]
+    autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(models.Authority)
+class AuthorityAdmin(TrackedAdmin):
+    list_display = ["name", "short_name", "kind", "country"]
+    list_filter = ["kind", "country"]
+    search_fields = ["name", "short_name", "country"]
+
+
+# --- People of concern -----------------------------------------------------------------------
+class PrisonerForm(StatusReasonForm):
+    transitions = models.CUSTODY_TRANSITIONS
+    initial_statuses = tuple(models.CustodyStatus.values)
+
+    class Meta:
+        model = models.Prisoner
+        fields = "__all__"
+
+
+@admin.register(models.Prisoner)
+class PrisonerAdmin(StatusTrackedAdmin):
+    form = PrisonerForm
+    list_display = ["code", "nationality", "custody_status", "wish_status", "risk_level"]
+    list_filter = ["custody_status", "risk_level", "wish_status", "icrc_registration"]
+    search_fields = ["code", "place_of_detention"]
+    autocomplete_fields = ["detaining_authority"]
+    fieldsets = [
+        (None, {"fields": ["code", "legal_name", "nationality", "birth_year", "rank_unit"]}),
+        (
+            _("Capture and custody"),
+            {
+                "fields": [
+                    ("captured_on", "captured_on_precision"),
+                    "captured_where",
+                    "detaining_authority",
+                    "place_of_detention",
+                    "custody_status",
+                    "change_reason",
+                    "health_notes",
+                ]
+            },
+        ),
+        (
+            _("Expressed wish"),
+            {
+                "fields": [
+                    "wish_destination",
+                    "wish_status",
+                    ("wish_expressed_on", "wish_expressed_on_precision"),
+                    "wish_source",
+                ]
+            },
+        ),
+        (
+            _("Protection"),
+            {
+                "fields": [
+                    ("icrc_registration", "icrc_reference"),
+                    ("unhcr_registration", "unhcr_reference"),
+                    "risk_level",
+                    "notes",
+                ]
+            },
+        ),
+    ]
+
+    def change_status(self, obj, *, to, by, reason):
+        services.prisoner_change_custody(prisoner=obj, to=to, by=by, reason=reason)
+
+
+# --- Cases -----------------------------------------------------------------------------------
+class CaseShareInline(admin.TabularInline):
+    model = models.CaseShare
+    extra = 0
+    autocomplete_fields = ["organization"]
+
+
+class CaseForm(StatusReasonForm):
+    transitions = models.CASE_TRANSITIONS
+
+    class Meta:
+        model = models.Case
+        fields = "__all__"
+
+
+@admin.register(models.Case)
+class CaseAdmin(StatusTrackedAdmin):
+    form = CaseForm
+    list_display = ["reference", "title", "status", "priority", "lead_organization", "opened_on"]
+    list_filter = ["status", "priority", "lead_organization"]
+    search_fields = ["reference", "title", "prisoners__code"]
+    autocomplete_fields = ["lead_organization", "prisoners"]
+    readonly_fields = ["reference", "closed_on"]
+    fields = [
+        "reference",
+        "title",
+        "summary",
+        ("status", "priority"),
+        "change_reason",
+        "lead_organization",
+        "prisoners",
+        ("opened_on", "closed_on"),
+    ]
+    inlines = [CaseShareInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            services.case_assign_reference(obj)
+        super().save_model(request, obj, form, change)
+
+    def change_status(self, obj, *, to, by, reason):
+        services.case_change_status(case=obj, to=to, by=by, reason=reason)
+
+
+@admin.register(models.CaseShare)
+class CaseShareAdmin(TrackedAdmin):
+    list_display = ["case", "organization", "level"]
+    list_filter = ["level", "organization"]
+    autocomplete_fields = ["case", "organization"]
+
+
+# --- Petitions -------------------------------------------------------------------------------
+class PetitionRequestInline(admin.TabularInline):
+    model = models.PetitionRequest
+    extra = 0
+    fields = ["position", "kind", "text", "outcome"]
+
+
+class PetitionForm(StatusReasonForm):
+    transitions = models.PETITION_TRANSITIONS
+    initial_statuses = (models.PetitionStatus.DRAFT, models.PetitionStatus.FILED)
+
+    legal_bases = forms.MultipleChoiceField(
+        label=_("legal bases"),
+        choices=models.LegalBasis.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = models.Petition
+        fields = "__all__"
+
+
+@admin.register(models.Petition)
+class PetitionAdmin(StatusTrackedAdmin):
+    form = PetitionForm
+    list_display = ["title", "case", "addressed_to", "filed_on", "status"]
+    list_filter = ["status", "channel", "addressed_to"]
+    search_fields = ["title", "reference", "case__reference", "case__title"]
+    autocomplete_fields = ["case", "addressed_to", "copied_to", "filed_by"]
+    date_hierarchy = "filed_on"
+    inlines = [PetitionRequestInline]
+    fields = [
+        "case",
+        ("title", "reference"),
+        "filed_by",
+        "addressed_to",
+        "copied_to",
+        ("filed_on", "channel"),
+        "legal_bases",
+        "legal_basis_other",
+        "summary",
+        "status",
+        "change_reason",
+        ("response_received_on", "response_summary"),
+    ]
+
+    def change_status(self, obj, *, to, by, reason):
+        services.petition_change_status(petition=obj, to=to, by=by, reason=reason)
+
+
+@admin.register(models.PetitionRequest)
+class PetitionRequestAdmin(TrackedAdmin):
+    list_display = ["petition", "kind", "outcome"]
+    list_filter = ["kind", "outcome"]
+    search_fields = ["text", "petition__title"]
+    autocomplete_fields = ["petition"]
+
+
+# --- Timeline: events, deadlines, documents --------------------------------------------------
+@admin.register(models.Event)
+class EventAdmin(TrackedAdmin):
+    list_display = ["title", "case", "kind", "occurred_on_display"]
+    list_filter = ["kind"]
+    search_fields = ["title", "description", "case__reference"]
+    autocomplete_fields = ["case", "organizations", "authorities", "prisoners"]
+    readonly_fields = ["created_by"]
+
+    @admin.display(description=_("happened on"), ordering="occurred_on")
+    def occurred_on_display(self, obj):
+        return obj.occurred_on_display
+
+    def save_model(self, request, obj, form, change):
+        obj.occurred_on = models.dates.period_start(obj.occurred_on, obj.occurred_on_precision)
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class DeadlineForm(StatusReasonForm):
+    transitions = models.DEADLINE_TRANSITIONS
+
+    class Meta:
+        model = models.Deadline
+        fields = "__all__"
+
+
+@admin.register(models.Deadline)
+class DeadlineAdmin(StatusTrackedAdmin):
+    form = DeadlineForm
+    list_display = ["title", "case", "kind", "due_display", "status"]
+    list_filter = ["status", "kind", "due_precision"]
+    search_fields = ["title", "case__reference"]
+    autocomplete_fields = ["case", "petition", "assignees"]
+    readonly_fields = ["completed_at"]
+
+    @admin.display(description=_("due"), ordering="due_on")
+    def due_display(self, obj):
+        return obj.due_display
+
+    def save_model(self, request, obj, form, change):
+        obj.due_on = models.dates.period_end(obj.due_on, obj.due_precision)
+        super().save_model(request, obj, form, change)
+
+    def change_status(self, obj, *, to, by, reason):
+        services.deadline_change_status(deadline=obj, to=to, by=by, reason=reason)
+
+
+class DocumentForm(forms.ModelForm):
+    class Meta:
+        model = models.Document
+        fields = ["case", "petition", "event", "file", "title", "description"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and self.instance.pk is None:
+            try:
+                services.document_check_upload(upload)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict.get("file", exc.messages)) from None
+        return upload
+
+
+@admin.register(models.Document)
+class DocumentAdmin(TrackedAdmin):
+    form = DocumentForm
+    list_display = ["title", "case", "original_name", "size", "sha256", "created_at"]
+    search_fields = ["title", "original_name", "sha256", "case__reference"]
+    autocomplete_fields = ["case", "petition", "event"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["original_name", "sha256", "size", "content_type", "uploaded_by"]
+        return [*fixed, "file", "case"] if obj else fixed
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        stored = services.document_store(
+            case=obj.case,
+            upload=form.cleaned_data["file"],
+            by=request.user,
+            title=obj.title,
+            description=obj.description,
+            petition=obj.petition,
+            event=obj.event,
+        )
+        obj.pk = stored.pk
+        obj.__dict__.update(stored.__dict__)

@@ -1,0 +1,411 @@
+"""Load the reference scenario (shared/scenario.md) as demo data, in our own words.
+
+Only public facts from the news report of 5 January 2026 are used; the two men are known only
+as POW-A and POW-B. Running the command twice changes nothing.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from cases import services
+from cases.models import (
+    Authority,
+    Case,
+    CaseShare,
+    CaseStatus,
+    Channel,
+    CustodyStatus,
+    DatePrecision,
+    DeadlineKind,
+    Event,
+    LegalBasis,
+    Membership,
+    Organization,
+    PetitionRequest,
+    PetitionStatus,
+    Prisoner,
+    Registration,
+    RiskLevel,
+    WishStatus,
+)
+from cases.services.petitions import RequestSpec
+
+PETITION_FILED_ON = dt.date(2026, 1, 3)  # Saturday before the Monday announcement
+CASE_TITLE = "Two North Korean soldiers held in Ukraine: no forced repatriation"
+
+COALITION = "Association of Civil Society Organizations for North Korean Human Rights"
+COMMITTEE = "Emergency Committee for the Free Repatriation of North Korean Soldiers"
+UKRAINIAN_NGO = "International Human Rights Protection Committee"
+
+COORDINATION_HQ = "Coordination Headquarters for the Treatment of Prisoners of War"
+SBU = "Security Service of Ukraine"
+MOFA = "Ministry of Foreign Affairs of the Republic of Korea"
+ICRC = "International Committee of the Red Cross"
+UNHCR = "Office of the UN High Commissioner for Refugees"
+
+# username, organization, role, staff
+DEMO_USERS = [
+    ("admin", COMMITTEE, Membership.Role.COORDINATOR, True),
+    ("coordinator", COMMITTEE, Membership.Role.COORDINATOR, False),
+    ("editor", COMMITTEE, Membership.Role.EDITOR, False),
+    ("viewer", COMMITTEE, Membership.Role.VIEWER, False),
+    ("partner", UKRAINIAN_NGO, Membership.Role.EDITOR, False),
+]
+
+
+def demo_password(username: str) -> str:
+    """A per-installation password: derived from SECRET_KEY, so stable across runs but not
+    guessable on an installation whose secret key is secret."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"demo:{username}".encode(), hashlib.sha256)
+    return f"demo-{digest.hexdigest()[:12]}"
+
+
+class Command(BaseCommand):
+    help = "Load the reference case (two North Korean soldiers held in Ukraine) as demo data."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--shift-to-today",
+            action="store_true",
+            help="Move every date by one offset so that the petition was filed two days ago "
+            "and the deadlines lie ahead.",
+        )
+        parser.add_argument(
+            "--today",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="With --shift-to-today: the day to count from (YYYY-MM-DD; default: today).",
+        )
+
+    def handle(self, *args, shift_to_today: bool, today: dt.date | None, **options):
+        if today is not None and not shift_to_today:
+            raise CommandError("--today only makes sense with --shift-to-today.")
+        offset = dt.timedelta(0)
+        if shift_to_today:
+            offset = ((today or timezone.localdate()) - dt.timedelta(days=2)) - PETITION_FILED_ON
+        self.actor = services.system_actor("load_demo")
+        self.offset = offset
+        with transaction.atomic():
+            orgs = self._organizations()
+            authorities = self._authorities()
+            prisoners = self._prisoners(authorities)
+            users = self._users(orgs)
+            case = Case.objects.filter(title=CASE_TITLE, lead_organization=orgs[COMMITTEE]).first()
+            if case is None:
+                case = self._case(orgs, authorities, prisoners, users)
+                self.stdout.write(self.style.SUCCESS(f"Loaded the reference case {case.reference}."))
+            else:
+                self.stdout.write(f"The reference case is already loaded ({case.reference}).")
+        self._print_users()
+
+    # --- helpers ------------------------------------------------------------------------------
+    def d(self, year: int, month: int, day: int = 1) -> dt.date:
+        """A scenario date, moved by the --shift-to-today offset."""
+        return dt.date(year, month, day) + self.offset
+
+    def _get_or_create(self, model, lookup: dict, **defaults):
+        instance = model.objects.filter(**lookup).first()
+        if instance is None:
+            instance = model(**lookup, **defaults)
+            instance.full_clean()
+            services.transitions.save_tracked(instance, by=self.actor, reason="Demo data")
+        return instance
+
+    def _organizations(self) -> dict[str, Organization]:
+        coalition = self._get_or_create(
+            Organization,
+            {"name": COALITION},
+            short_name="NK Human Rights Coalition",
+            kind=Organization.Kind.COALITION,
+            country="Republic of Korea",
+        )
+        committee = self._get_or_create(
+            Organization,
+            {"name": COMMITTEE},
+            short_name="Emergency Committee",
+            kind=Organization.Kind.NGO,
+            country="Republic of Korea",
+            parent=coalition,
+            notes="Affiliate of the coalition; co-filed the January 2026 petition.",
+        )
+        partner = self._get_or_create(
+            Organization,
+            {"name": UKRAINIAN_NGO},
+            short_name="IHRPC",
+            kind=Organization.Kind.PARTNER_NGO,
+            country="Ukraine",
+            notes="Ukrainian partner; follows up with the authorities in Kyiv in person.",
+        )
+        return {COALITION: coalition, COMMITTEE: committee, UKRAINIAN_NGO: partner}
+
+    def _authorities(self) -> dict[str, Authority]:
+        specs = [
+            (COORDINATION_HQ, "Coordination HQ", Authority.Kind.GOVERNMENT_BODY, "Ukraine"),
+            (SBU, "SBU", Authority.Kind.SECURITY_SERVICE, "Ukraine"),
+            (MOFA, "ROK MOFA", Authority.Kind.MINISTRY, "Republic of Korea"),
+            (ICRC, "ICRC", Authority.Kind.INTERNATIONAL, ""),
+            (UNHCR, "UNHCR", Authority.Kind.INTERNATIONAL, ""),
+        ]
+        return {
+            name: self._get_or_create(
+                Authority, {"name": name}, short_name=short, kind=kind, country=country
+            )
+            for name, short, kind, country in specs
+        }
+
+    def _prisoners(self, authorities) -> dict[str, Prisoner]:
+        common = {
+            "nationality": "Democratic People's Republic of Korea",
+            "captured_on": self.d(2025, 1),
+            "captured_on_precision": DatePrecision.MONTH,
+            "captured_where": "Kursk region, Russia",
+            "place_of_detention": "Kyiv (exact place not public)",
+            "health_notes": "Wounded when captured.",
+            "custody_status": CustodyStatus.DETAINED,
+            "wish_destination": "Republic of Korea",
+            "icrc_registration": Registration.REQUESTED,
+            "unhcr_registration": Registration.REQUESTED,
+            "risk_level": RiskLevel.HIGH,
+            "notes": "Name not public. At risk of severe punishment if returned to the DPRK "
+            "via Russia. Not under ICRC or UNHCR protection as of January 2026.",
+        }
+        pow_a = self._get_or_create(
+            Prisoner,
+            {"code": "POW-A"},
+            wish_status=WishStatus.CLEARLY_STATED,
+            wish_expressed_on=self.d(2025, 3),
+            wish_expressed_on_precision=DatePrecision.MONTH,
+            wish_source="Said clearly to a visiting South Korean lawmaker; repeated in a "
+            "handwritten letter released in December 2025.",
+            **common,
+        )
+        pow_b = self._get_or_create(
+            Prisoner,
+            {"code": "POW-B"},
+            wish_status=WishStatus.CLEARLY_STATED,
+            wish_expressed_on=self.d(2025, 12),
+            wish_expressed_on_precision=DatePrecision.MONTH,
+            wish_source="Handwritten letter attributed to him, released in December 2025; "
+            "in March 2025 he had told a visiting lawmaker he was still considering.",
+            **common,
+        )
+        return {"POW-A": pow_a, "POW-B": pow_b}
+
+    def _users(self, orgs) -> dict[str, object]:
+        user_model = get_user_model()
+        users = {}
+        for username, org_name, role, staff in DEMO_USERS:
+            user = user_model.objects.filter(username=username).first()
+            if user is None:
+                user = user_model(
+                    username=username,
+                    email=f"{username}@example.org",
+                    is_staff=staff,
+                    is_superuser=staff,
+                )
+                user.set_password(demo_password(username))
+                user.save()
+            self._get_or_create(
+                Membership, {"user": user, "organization": orgs[org_name]}, role=role
+            )
+            users[username] = user
+        return users
+
+    def _event(self, case, kind, when, precision, title, description="", **related):
+        return services.event_log(
+            case=case,
+            by=self.actor,
+            kind=kind,
+            occurred_on=when,
+            occurred_on_precision=precision,
+            title=title,
+            description=description,
+            source=related.pop("source", ""),
+            reason="Demo data",
+            **related,
+        )
+
+    def _case(self, orgs, authorities, prisoners, users) -> Case:
+        both = list(prisoners.values())
+        case = services.case_create(
+            by=self.actor,
+            title=CASE_TITLE,
+            lead_organization=orgs[COMMITTEE],
+            summary=(
+                "Two North Korean soldiers, captured by Ukrainian forces in Russia's Kursk "
+                "region in January 2025, are held in Kyiv as prisoners of war. Both have said "
+                "they wish to go to South Korea. Returned to North Korea through Russia, they "
+                "could face severe punishment. The coalition asks Ukraine not to include them "
+                "in any prisoner exchange, to apply non-refoulement, to guarantee lawyer "
+                "access and to involve the ICRC and UNHCR."
+            ),
+            priority="urgent",
+            opened_on=self.d(2025, 1, 11),
+            prisoners=both,
+            reason="Demo data",
+        )
+        services.case_share(
+            case=case,
+            organization=orgs[UKRAINIAN_NGO],
+            level=CaseShare.Level.EDIT,
+            by=self.actor,
+            reason="Ukrainian partner follows up in Kyiv",
+        )
+        services.case_share(
+            case=case,
+            organization=orgs[COALITION],
+            level=CaseShare.Level.READ,
+            by=self.actor,
+            reason="Parent coalition follows the case",
+        )
+
+        self._event(
+            case, Event.Kind.REPORT, self.d(2025, 1), DatePrecision.MONTH,
+            "Captured by Ukrainian forces in Russia's Kursk region",
+            "Both men were wounded when captured.",
+            prisoners=both,
+        )
+        self._event(
+            case, Event.Kind.STATEMENT, self.d(2025, 1, 11), DatePrecision.DAY,
+            "Ukraine's president publishes photographs of the two men",
+            prisoners=both,
+        )
+        self._event(
+            case, Event.Kind.TRANSFER, self.d(2025, 1), DatePrecision.MONTH,
+            "Transferred to Kyiv and questioned by the SBU",
+            prisoners=both,
+            authorities=[authorities[SBU]],
+        )
+        self._event(
+            case, Event.Kind.VISIT, self.d(2025, 3), DatePrecision.MONTH,
+            "South Korean lawmaker meets both men in Ukraine",
+            "Yoo Yong-won (People Power Party) met both men during a visit to Ukraine. One said "
+            "clearly that he wants to go to South Korea; the other said he was still "
+            "considering.",
+            prisoners=both,
+        )
+        self._event(
+            case, Event.Kind.STATEMENT, self.d(2025, 11), DatePrecision.MONTH,
+            "Foreign Ministry: the two are South Korean citizens under the Constitution",
+            "Seoul accepts all who ask to come, has told Ukraine so through diplomatic "
+            "channels, and urges that no one be repatriated by force.",
+            authorities=[authorities[MOFA]],
+        )
+        self._event(
+            case, Event.Kind.LETTER, self.d(2025, 12), DatePrecision.MONTH,
+            "Coalition releases handwritten letters from the two men",
+            "Letters attributed to both men express the wish to go to South Korea.",
+            prisoners=both,
+            organizations=[orgs[COALITION]],
+        )
+        self._event(
+            case, Event.Kind.STATEMENT, self.d(2026, 1, 5), DatePrecision.DAY,
+            "Coalition announces the petition; Foreign Ministry repeats its position",
+            organizations=[orgs[COALITION], orgs[COMMITTEE]],
+            authorities=[authorities[MOFA]],
+        )
+
+        petition = services.petition_create(
+            case=case,
+            by=self.actor,
+            title="Protection of the two North Korean prisoners of war",
+            addressed_to=authorities[COORDINATION_HQ],
+            filed_by=[orgs[COMMITTEE], orgs[UKRAINIAN_NGO]],
+            filed_on=self.d(2026, 1, 3),
+            status=PetitionStatus.FILED,
+            channel=Channel.THROUGH_PARTNER,
+            legal_bases=[
+                LegalBasis.NON_REFOULEMENT,
+                LegalBasis.GC3_LAWYER_ACCESS,
+                LegalBasis.GC3_ICRC_ACCESS,
+                LegalBasis.REFUGEE_LAW,
+            ],
+            summary=(
+                "Asks the Coordination Headquarters to register both men for protection, to "
+                "keep them out of any exchange with Russia, and to open international "
+                "protection through the ICRC and UNHCR. A reply is awaited; none was promised "
+                "by a date."
+            ),
+            requests=[
+                RequestSpec(
+                    PetitionRequest.Kind.REGISTRATION,
+                    "Register both men officially for protection and start international "
+                    "protection procedures.",
+                ),
+                RequestSpec(
+                    PetitionRequest.Kind.EXCHANGE_EXCLUSION,
+                    "Do not include them in any prisoner exchange with Russia.",
+                ),
+                RequestSpec(
+                    PetitionRequest.Kind.NON_REFOULEMENT,
+                    "Apply the principle of non-refoulement under international humanitarian "
+                    "and human rights law.",
+                ),
+                RequestSpec(
+                    PetitionRequest.Kind.LAWYER_ACCESS,
+                    "Guarantee lawyer visits and legal assistance under the Third Geneva "
+                    "Convention.",
+                ),
+                RequestSpec(
+                    PetitionRequest.Kind.ICRC,
+                    "Take immediate steps through the ICRC.",
+                ),
+                RequestSpec(
+                    PetitionRequest.Kind.UNHCR,
+                    "Take immediate steps through UNHCR.",
+                ),
+            ],
+            reason="Demo data: filed on the Saturday before the announcement",
+        )
+        services.case_change_status(
+            case=case,
+            to=CaseStatus.ACTIVE_ADVOCACY,
+            by=self.actor,
+            reason="Petition filed with the Coordination Headquarters",
+        )
+
+        services.deadline_create(
+            case=case,
+            petition=petition,
+            by=self.actor,
+            kind=DeadlineKind.FOLLOW_UP_VISIT,
+            title="Partner visits the Coordination Headquarters about the petition",
+            notes="Confirm the petition's status and seek talks on practical protection "
+            "(registration, coordination through international organizations).",
+            due_on=self.d(2026, 1, 8),
+            due_precision=DatePrecision.DAY,
+            assignees=[users["partner"], users["coordinator"]],
+            reason="Demo data",
+        )
+        services.deadline_create(
+            case=case,
+            by=self.actor,
+            kind=DeadlineKind.EXCHANGE_WINDOW,
+            title="Prisoner-exchange arrangements between Kyiv and Moscow",
+            notes="Reported aim: arrangements completed by April. Only the month is known.",
+            due_on=self.d(2026, 4, 30),
+            due_precision=DatePrecision.MONTH,
+            assignees=[users["coordinator"]],
+            reason="Demo data",
+        )
+        return case
+
+    def _print_users(self) -> None:
+        if not settings.DEBUG:
+            self.stdout.write(
+                "Demo users: " + ", ".join(name for name, *_ in DEMO_USERS) + ". Their "
+                "passwords are shown only when DEBUG is on; set one with "
+                "`manage.py changepassword <user>`."
+            )
+            return
+        self.stdout.write("\nSign in at " + settings.SITE_URL + "/ with one of these demo users:")
+        for username, org_name, role, staff in DEMO_USERS:
+            what = "staff, all access" if staff else f"{role.label.lower()}, {org_name}"
+            self.stdout.write(f"  {username:<12} {demo_password(username):<18} ({what})")

@@ -1,0 +1,63 @@
+from .base import StatusChangeOutsideServiceError
+from .cases import CASE_TRANSITIONS, Case, CaseReferenceCounter, CaseShare, CaseStatus, Priority
+from .dates import DatePrecision, format_fuzzy_date
+from .deadlines import (
+    DEADLINE_TRANSITIONS,
+    DEFAULT_REMINDER_DAYS,
+    Deadline,
+    DeadlineKind,
+    DeadlineStatus,
+)
+from .documents import Document
+from .events import Event
+from .organizations import Authority, Membership, Organization
+from .petitions import (
+    PETITION_TRANSITIONS,
+    Channel,
+    LegalBasis,
+    Petition,
+    PetitionRequest,
+    PetitionStatus,
+)
+from .prisoners import (
+    CUSTODY_TRANSITIONS,
+    CustodyStatus,
+    Prisoner,
+    Registration,
+    RiskLevel,
+    WishStatus,
+)
+
+__all__ = [
+    "CASE_TRANSITIONS",
+    "CUSTODY_TRANSITIONS",
+    "DEADLINE_TRANSITIONS",
+    "DEFAULT_REMINDER_DAYS",
+    "PETITION_TRANSITIONS",
+    "Authority",
+    "Case",
+    "CaseReferenceCounter",
+    "CaseShare",
+    "CaseStatus",
+    "Channel",
+    "CustodyStatus",
+    "DatePrecision",
+    "Deadline",
+    "DeadlineKind",
+    "DeadlineStatus",
+    "Document",
+    "Event",
+    "LegalBasis",
+    "Membership",
+    "Organization",
+    "Petition",
+    "PetitionRequest",
+    "PetitionStatus",
+    "Priority",
+    "Prisoner",
+    "Registration",
+    "RiskLevel",
+    "StatusChangeOutsideServiceError",
+    "WishStatus",
+    "format_fuzzy_date",
+]

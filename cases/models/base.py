@@ -1,0 +1,78 @@
+"""Shared pieces for tracked models: status changes only through the service layer."""
+
+from typing import ClassVar
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+def history() -> HistoricalRecords:
+    """History for a domain model; the change reason is free text (who, when and *why*)."""
+    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+
+
+def history_with_m2m(*fields: str) -> HistoricalRecords:
+    return HistoricalRecords(
+        history_change_reason_field=models.TextField(null=True), m2m_fields=list(fields)
+    )
+
+
+class StatusChangeOutsideServiceError(RuntimeError):
+    """A tracked status was changed without going through its service function."""
+
+
+class TrackedQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        status_field = self.model.status_field
+        if status_field in kwargs:
+            raise StatusChangeOutsideServiceError(
+                f"{self.model.__name__}.{status_field} changes only through its service "
+                "function, which records who, when and why; QuerySet.update() would not."
+            )
+        return super().update(**kwargs)
+
+
+class StatusTrackedModel(models.Model):
+    """A model whose status may change only through a service that records the reason.
+
+    The service marks the instance with ``_status_change_allowed`` before saving; any other
+    save that changes the status raises, so no code path can skip the history record.
+    """
+
+    status_field: ClassVar[str] = "status"
+
+    objects = TrackedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_status = instance.__dict__.get(cls.status_field)
+        return instance
+
+    def save(self, *args, **kwargs):
+        current = getattr(self, self.status_field)
+        saved = getattr(self, "_saved_status", None)
+        if (
+            self.pk is not None
+            and saved is not None
+            and current != saved
+            and not getattr(self, "_status_change_allowed", False)
+        ):
+            raise StatusChangeOutsideServiceError(
+                f"{type(self).__name__}.{self.status_field} changed from {saved!r} to "
+                f"{current!r} outside its service function."
+            )
+        super().save(*args, **kwargs)
+        self._saved_status = current
+        self._status_change_allowed = False
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,122 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .base import StatusTrackedModel, TimestampedModel, history, history_with_m2m
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACTIVE_ADVOCACY = "active_advocacy", _("Active advocacy")
+    MONITORING = "monitoring", _("Monitoring")
+    CLOSED = "closed", _("Closed")
+
+
+# Any open state may move to any other; a closed case can be reopened. Each move needs a reason.
+CASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    status: frozenset(set(CaseStatus.values) - {status}) for status in CaseStatus.values
+}
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Case(StatusTrackedModel, TimestampedModel):
+    reference = models.CharField(
+        _("reference"),
+        max_length=20,
+        unique=True,
+        editable=False,
+        help_text=_("Generated: CASE-<year>-<number>."),
+    )
+    title = models.CharField(_("title"), max_length=300)
+    summary = models.TextField(_("summary"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    lead_organization = models.ForeignKey(
+        "cases.Organization",
+        verbose_name=_("lead organization"),
+        on_delete=models.PROTECT,
+        related_name="led_cases",
+    )
+    partner_organizations = models.ManyToManyField(
+        "cases.Organization",
+        verbose_name=_("partner organizations"),
+        through="cases.CaseShare",
+        related_name="shared_cases",
+        blank=True,
+    )
+    prisoners = models.ManyToManyField(
+        "cases.Prisoner", verbose_name=_("people of concern"), related_name="cases", blank=True
+    )
+    opened_on = models.DateField(_("opened on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    history = history_with_m2m("prisoners")
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CaseStatus.values), name="case_status_valid"
+            ),
+            # A closed case says when it was closed; an open one has no closing date.
+            models.CheckConstraint(
+                condition=(models.Q(status="closed") & models.Q(closed_on__isnull=False))
+                | (~models.Q(status="closed") & models.Q(closed_on__isnull=True)),
+                name="case_closed_on_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(closed_on__isnull=True)
+                | models.Q(closed_on__gte=models.F("opened_on")),
+                name="case_closed_after_opened",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
+class CaseShare(TimestampedModel):
+    """A partner organization's access to a case led by another organization."""
+
+    class Level(models.TextChoices):
+        READ = "read", _("Read")
+        EDIT = "edit", _("Edit")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
+    organization = models.ForeignKey(
+        "cases.Organization", on_delete=models.CASCADE, related_name="case_shares"
+    )
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.READ)
+
+    history = history()
+
+    class Meta:
+        verbose_name = _("case share")
+        verbose_name_plural = _("case shares")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "organization"], name="one_share_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} → {self.organization} ({self.get_level_display()})"
+
+
+class CaseReferenceCounter(models.Model):
+    """The last case number handed out per year; locked while a new case takes the next one."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"

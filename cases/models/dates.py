@@ -1,0 +1,55 @@
+"""Imprecise dates: a date stored beside its precision, rendered without inventing a day.
+
+"March 2025" is stored as (2025-03-01, month) when it says when something happened, and a
+deadline "by April 2026" as (2026-04-30, month): the stored day is the one the statement is
+certain by (the start of the period for what happened, the end of it for what is due). The day
+itself is never shown unless the precision is "day".
+"""
+
+import calendar
+import datetime as dt
+
+from django.db import models
+from django.utils import formats
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("Exact day")
+    MONTH = "month", _("Month")
+    YEAR = "year", _("Year")
+
+
+def period_start(value: dt.date, precision: str) -> dt.date:
+    if precision == DatePrecision.MONTH:
+        return value.replace(day=1)
+    if precision == DatePrecision.YEAR:
+        return value.replace(month=1, day=1)
+    return value
+
+
+def period_end(value: dt.date, precision: str) -> dt.date:
+    if precision == DatePrecision.MONTH:
+        return value.replace(day=calendar.monthrange(value.year, value.month)[1])
+    if precision == DatePrecision.YEAR:
+        return value.replace(month=12, day=31)
+    return value
+
+
+def format_fuzzy_date(value: dt.date | None, precision: str, *, by: bool = False) -> str:
+    """Render a date as precisely as it is known: "5 January 2026", "March 2025", "2025".
+
+    With ``by=True`` (deadlines) a month or year reads "by end of April 2026".
+    """
+    if value is None:
+        return ""
+    if precision == DatePrecision.MONTH:
+        text = formats.date_format(value, "YEAR_MONTH_FORMAT")
+    elif precision == DatePrecision.YEAR:
+        text = str(value.year)
+    else:
+        return formats.date_format(value, "DATE_FORMAT")
+    if by:
+        return gettext("by end of %(period)s") % {"period": text}
+    return text

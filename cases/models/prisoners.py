@@ -1,0 +1,161 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .base import StatusTrackedModel, TimestampedModel, history
+from .dates import DatePrecision, format_fuzzy_date
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    IMMINENT = "imminent", _("Imminent")
+
+
+class CustodyStatus(models.TextChoices):
+    CAPTURED = "captured", _("Captured")
+    DETAINED = "detained", _("Detained")
+    HOSPITALIZED = "hospitalized", _("Hospitalized")
+    TRANSFERRED = "transferred", _("Transferred")
+    IN_EXCHANGE_POOL = "in_exchange_pool", _("In exchange pool")
+    EXCHANGED = "exchanged", _("Exchanged")
+    REPATRIATED = "repatriated", _("Repatriated")
+    RESETTLED = "resettled", _("Resettled in a third country")
+    RELEASED = "released", _("Released")
+    DECEASED = "deceased", _("Deceased")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+# Custody moves freely between the living states, since news arrives out of order and
+# corrections are part of the work; every move needs a reason. "Deceased" is final.
+CUSTODY_TRANSITIONS: dict[str, frozenset[str]] = {
+    status: frozenset(set(CustodyStatus.values) - {status})
+    for status in CustodyStatus.values
+    if status != CustodyStatus.DECEASED
+}
+CUSTODY_TRANSITIONS[CustodyStatus.DECEASED] = frozenset()
+
+
+class WishStatus(models.TextChoices):
+    CLEARLY_STATED = "clearly_stated", _("Clearly stated")
+    UNDECIDED = "undecided", _("Undecided")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Registration(models.TextChoices):
+    NOT_REQUESTED = "not_requested", _("Not requested")
+    REQUESTED = "requested", _("Requested")
+    REGISTERED = "registered", _("Registered")
+
+
+class Prisoner(StatusTrackedModel, TimestampedModel):
+    """A person of concern. Known by a code or pseudonym; the legal name is optional."""
+
+    status_field = "custody_status"
+
+    code = models.CharField(
+        _("code or pseudonym"),
+        max_length=60,
+        unique=True,
+        help_text=_('How the team refers to this person, e.g. "POW-A". Shown everywhere.'),
+    )
+    legal_name = models.CharField(
+        _("legal name"),
+        max_length=200,
+        blank=True,
+        help_text=_("Sensitive. Leave empty unless the team needs it."),
+    )
+    nationality = models.CharField(_("nationality"), max_length=100, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    rank_unit = models.CharField(_("rank and unit"), max_length=200, blank=True)
+    captured_on = models.DateField(_("captured on"), null=True, blank=True)
+    captured_on_precision = models.CharField(
+        _("precision of capture date"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    captured_where = models.CharField(_("captured where"), max_length=200, blank=True)
+    detaining_authority = models.ForeignKey(
+        "cases.Authority",
+        verbose_name=_("detaining authority"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="detainees",
+    )
+    place_of_detention = models.CharField(_("place of detention"), max_length=200, blank=True)
+    health_notes = models.TextField(_("health notes"), blank=True)
+    custody_status = models.CharField(
+        _("custody status"),
+        max_length=20,
+        choices=CustodyStatus.choices,
+        default=CustodyStatus.UNKNOWN,
+    )
+    wish_destination = models.CharField(
+        _("wishes to go to"), max_length=100, blank=True, help_text=_("Country or place.")
+    )
+    wish_status = models.CharField(
+        _("wish"), max_length=20, choices=WishStatus.choices, default=WishStatus.UNKNOWN
+    )
+    wish_expressed_on = models.DateField(_("wish expressed on"), null=True, blank=True)
+    wish_expressed_on_precision = models.CharField(
+        _("precision of wish date"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    wish_source = models.CharField(
+        _("source of the wish"),
+        max_length=300,
+        blank=True,
+        help_text=_("Who heard it, or the letter or report it comes from."),
+    )
+    icrc_registration = models.CharField(
+        _("ICRC registration"),
+        max_length=20,
+        choices=Registration.choices,
+        default=Registration.NOT_REQUESTED,
+    )
+    icrc_reference = models.CharField(_("ICRC reference"), max_length=100, blank=True)
+    unhcr_registration = models.CharField(
+        _("UNHCR registration"),
+        max_length=20,
+        choices=Registration.choices,
+        default=Registration.NOT_REQUESTED,
+    )
+    unhcr_reference = models.CharField(_("UNHCR reference"), max_length=100, blank=True)
+    risk_level = models.CharField(
+        _("risk level"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.HIGH
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("person of concern")
+        verbose_name_plural = _("people of concern")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(custody_status__in=CustodyStatus.values),
+                name="prisoner_custody_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(birth_year__isnull=True)
+                | models.Q(birth_year__gte=1900, birth_year__lte=2100),
+                name="prisoner_birth_year_plausible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def captured_on_display(self) -> str:
+        return format_fuzzy_date(self.captured_on, self.captured_on_precision)
+
+    @property
+    def wish_expressed_on_display(self) -> str:
+        return format_fuzzy_date(self.wish_expressed_on, self.wish_expressed_on_precision)

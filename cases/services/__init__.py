@@ -1,0 +1,33 @@
+"""The domain layer: every write that has rules goes through a function here.
+
+Views, forms, admin actions, Celery tasks and management commands call these; none of them
+re-implements a rule.
+"""
+
+from .actors import system_actor
+from .cases import case_assign_reference, case_change_status, case_create, case_share
+from .deadlines import deadline_change_status, deadline_create, deadline_update
+from .documents import document_check_upload, document_store
+from .events import event_log
+from .petitions import petition_change_status, petition_create
+from .prisoners import prisoner_change_custody, prisoner_create
+from .transitions import allowed_next
+
+__all__ = [
+    "allowed_next",
+    "case_assign_reference",
+    "case_change_status",
+    "case_create",
+    "case_share",
+    "deadline_change_status",
+    "deadline_create",
+    "deadline_update",
+    "document_check_upload",
+    "document_store",
+    "event_log",
+    "petition_change_status",
+    "petition_create",
+    "prisoner_change_custody",
+    "prisoner_create",
+    "system_actor",
+]

@@ -1,0 +1,45 @@
+import datetime as dt
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from cases.models import Authority, Case, DatePrecision, Event, Organization, Prisoner
+from cases.models.dates import period_start
+
+from .transitions import save_tracked
+
+
+@transaction.atomic
+def event_log(
+    *,
+    case: Case,
+    by: AbstractBaseUser,
+    kind: str,
+    title: str,
+    occurred_on: dt.date,
+    occurred_on_precision: str = DatePrecision.DAY,
+    organizations: Iterable[Organization] = (),
+    authorities: Iterable[Authority] = (),
+    prisoners: Iterable[Prisoner] = (),
+    reason: str = "Logged",
+    **fields,
+) -> Event:
+    """Log something that happened. "March 2025" is any day in March with precision "month"."""
+    event = Event(
+        case=case,
+        kind=kind,
+        title=title,
+        occurred_on=period_start(occurred_on, occurred_on_precision),
+        occurred_on_precision=occurred_on_precision,
+        created_by=by,
+        **fields,
+    )
+    if event.occurred_on_precision != DatePrecision.DAY:
+        event.occurred_at_time = None
+    event.full_clean()
+    save_tracked(event, by=by, reason=reason)
+    event.organizations.set(list(organizations))
+    event.authorities.set(list(authorities))
+    event.prisoners.set(list(prisoners))
+    return event

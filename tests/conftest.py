@@ -1,0 +1,100 @@
+"""Shared fixtures: service availability, the cast of personas, time helpers.
+
+A test that needs a service that is not running is skipped with a reason naming it, except in
+CI (the CI variable is set), where a missing service is a failure: CI always runs everything.
+"""
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+
+from tests import factories
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def missing_service(name: str, how: str) -> None:
+    message = f"needs {name}: {how}"
+    if IN_CI:
+        pytest.fail(f"CI must run every test, but this one {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        missing_service(
+            "PostgreSQL", "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/advocacy"
+        )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    parts = urlsplit(url)
+    if not _port_open(parts.hostname or "127.0.0.1", parts.port or 6379):
+        missing_service("Redis", f"start a server reachable at {url} (or set REDIS_URL)")
+    return url
+
+
+# --- The cast --------------------------------------------------------------------------------
+@pytest.fixture
+def lead_org(db):
+    return factories.OrganizationFactory(name="Lead Organization")
+
+
+@pytest.fixture
+def partner_org(db):
+    return factories.OrganizationFactory(name="Partner Organization")
+
+
+@pytest.fixture
+def coordinator(lead_org):
+    return factories.member(lead_org, "coordinator", username="coordinator")
+
+
+@pytest.fixture
+def editor(lead_org):
+    return factories.member(lead_org, "editor", username="editor")
+
+
+@pytest.fixture
+def viewer(lead_org):
+    return factories.member(lead_org, "viewer", username="viewer")
+
+
+@pytest.fixture
+def partner(partner_org):
+    return factories.member(partner_org, "editor", username="partner")
+
+
+@pytest.fixture
+def outsider(db):
+    return factories.member(factories.OrganizationFactory(name="Outside"), "coordinator",
+                            username="outsider")
+
+
+@pytest.fixture
+def staff(db):
+    return factories.UserFactory(username="staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def case(lead_org, coordinator):
+    return factories.make_case(lead_organization=lead_org, by=coordinator)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashers are slow on purpose; tests only need a working one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
