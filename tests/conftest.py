@@ -80,8 +80,9 @@ def partner(partner_org):
 
 @pytest.fixture
 def outsider(db):
-    return factories.member(factories.OrganizationFactory(name="Outside"), "coordinator",
-                            username="outsider")
+    return factories.member(
+        factories.OrganizationFactory(name="Outside"), "coordinator", username="outsider"
+    )
 
 
 @pytest.fixture

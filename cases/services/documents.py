@@ -32,6 +32,10 @@ _SIGNATURES: dict[str, tuple[tuple[bytes, ...], str]] = {
 _CHUNK = 64 * 1024
 
 
+def _file_error(message: str, code: str) -> ValidationError:
+    return ValidationError({"file": ValidationError(message, code=code)})
+
+
 def _extension(name: str) -> str:
     # PurePath keeps only the last component, so "../../etc/passwd.txt" is "passwd.txt".
     return PurePath(name.replace("\\", "/")).suffix.lower().lstrip(".")
@@ -46,26 +50,22 @@ def safe_original_name(name: str) -> str:
 def _check_type(upload: File, ext: str) -> str:
     allowed = settings.DOCUMENT_ALLOWED_EXTENSIONS
     if not ext or ext not in allowed or ext not in _SIGNATURES:
-        raise ValidationError(
-            {
-                "file": _("Files of this type cannot be stored. Allowed: %(types)s.")
-                % {"types": ", ".join(sorted(set(allowed) & set(_SIGNATURES)))}
-            },
-            code="type_not_allowed",
+        raise _file_error(
+            _("Files of this type cannot be stored. Allowed: %(types)s.")
+            % {"types": ", ".join(sorted(set(allowed) & set(_SIGNATURES)))},
+            "type_not_allowed",
         )
     signatures, content_type = _SIGNATURES[ext]
     upload.seek(0)
     head = upload.read(2048)
     upload.seek(0)
     if signatures and not any(head.startswith(sig) for sig in signatures):
-        raise ValidationError(
-            {"file": _("The file's content does not match its .%(ext)s name.") % {"ext": ext}},
-            code="content_mismatch",
+        raise _file_error(
+            _("The file's content does not match its .%(ext)s name.") % {"ext": ext},
+            "content_mismatch",
         )
     if ext == "txt" and b"\x00" in head:
-        raise ValidationError(
-            {"file": _("This does not look like a text file.")}, code="content_mismatch"
-        )
+        raise _file_error(_("This does not look like a text file."), "content_mismatch")
     return content_type
 
 
@@ -90,12 +90,10 @@ class CheckedUpload:
 
 
 def _too_large() -> ValidationError:
-    return ValidationError(
-        {
-            "file": _("The file is larger than the limit of %(limit)s.")
-            % {"limit": filesizeformat(settings.DOCUMENT_MAX_BYTES)}
-        },
-        code="too_large",
+    return _file_error(
+        _("The file is larger than the limit of %(limit)s.")
+        % {"limit": filesizeformat(settings.DOCUMENT_MAX_BYTES)},
+        "too_large",
     )
 
 
@@ -110,7 +108,7 @@ def document_check_upload(upload: File) -> CheckedUpload:
     if size > settings.DOCUMENT_MAX_BYTES:
         raise _too_large()
     if size == 0:
-        raise ValidationError({"file": _("The file is empty.")}, code="empty")
+        raise _file_error(_("The file is empty."), "empty")
     return CheckedUpload(original, ext, content_type, sha256, size)
 
 

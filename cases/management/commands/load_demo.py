@@ -100,7 +100,8 @@ class Command(BaseCommand):
             case = Case.objects.filter(title=CASE_TITLE, lead_organization=orgs[COMMITTEE]).first()
             if case is None:
                 case = self._case(orgs, authorities, prisoners, users)
-                self.stdout.write(self.style.SUCCESS(f"Loaded the reference case {case.reference}."))
+                done = f"Loaded the reference case {case.reference}."
+                self.stdout.write(self.style.SUCCESS(done))
             else:
                 self.stdout.write(f"The reference case is already loaded ({case.reference}).")
         self._print_users()
@@ -267,24 +268,36 @@ class Command(BaseCommand):
         )
 
         self._event(
-            case, Event.Kind.REPORT, self.d(2025, 1), DatePrecision.MONTH,
+            case,
+            Event.Kind.REPORT,
+            self.d(2025, 1),
+            DatePrecision.MONTH,
             "Captured by Ukrainian forces in Russia's Kursk region",
             "Both men were wounded when captured.",
             prisoners=both,
         )
         self._event(
-            case, Event.Kind.STATEMENT, self.d(2025, 1, 11), DatePrecision.DAY,
+            case,
+            Event.Kind.STATEMENT,
+            self.d(2025, 1, 11),
+            DatePrecision.DAY,
             "Ukraine's president publishes photographs of the two men",
             prisoners=both,
         )
         self._event(
-            case, Event.Kind.TRANSFER, self.d(2025, 1), DatePrecision.MONTH,
+            case,
+            Event.Kind.TRANSFER,
+            self.d(2025, 1),
+            DatePrecision.MONTH,
             "Transferred to Kyiv and questioned by the SBU",
             prisoners=both,
             authorities=[authorities[SBU]],
         )
         self._event(
-            case, Event.Kind.VISIT, self.d(2025, 3), DatePrecision.MONTH,
+            case,
+            Event.Kind.VISIT,
+            self.d(2025, 3),
+            DatePrecision.MONTH,
             "South Korean lawmaker meets both men in Ukraine",
             "Yoo Yong-won (People Power Party) met both men during a visit to Ukraine. One said "
             "clearly that he wants to go to South Korea; the other said he was still "
@@ -292,21 +305,30 @@ class Command(BaseCommand):
             prisoners=both,
         )
         self._event(
-            case, Event.Kind.STATEMENT, self.d(2025, 11), DatePrecision.MONTH,
+            case,
+            Event.Kind.STATEMENT,
+            self.d(2025, 11),
+            DatePrecision.MONTH,
             "Foreign Ministry: the two are South Korean citizens under the Constitution",
             "Seoul accepts all who ask to come, has told Ukraine so through diplomatic "
             "channels, and urges that no one be repatriated by force.",
             authorities=[authorities[MOFA]],
         )
         self._event(
-            case, Event.Kind.LETTER, self.d(2025, 12), DatePrecision.MONTH,
+            case,
+            Event.Kind.LETTER,
+            self.d(2025, 12),
+            DatePrecision.MONTH,
             "Coalition releases handwritten letters from the two men",
             "Letters attributed to both men express the wish to go to South Korea.",
             prisoners=both,
             organizations=[orgs[COALITION]],
         )
         self._event(
-            case, Event.Kind.STATEMENT, self.d(2026, 1, 5), DatePrecision.DAY,
+            case,
+            Event.Kind.STATEMENT,
+            self.d(2026, 1, 5),
+            DatePrecision.DAY,
             "Coalition announces the petition; Foreign Ministry repeats its position",
             organizations=[orgs[COALITION], orgs[COMMITTEE]],
             authorities=[authorities[MOFA]],
