@@ -27,6 +27,7 @@ from .prisoners import (
     RiskLevel,
     WishStatus,
 )
+from .profiles import UserProfile
 
 __all__ = [
     "CASE_TRANSITIONS",
@@ -58,6 +59,7 @@ __all__ = [
     "Registration",
     "RiskLevel",
     "StatusChangeOutsideServiceError",
+    "UserProfile",
     "WishStatus",
     "format_fuzzy_date",
 ]

@@ -11,6 +11,7 @@ from .documents import document_check_upload, document_store
 from .events import event_log
 from .petitions import petition_change_status, petition_create
 from .prisoners import prisoner_change_custody, prisoner_create
+from .profiles import profile_get
 from .transitions import allowed_next
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "petition_create",
     "prisoner_change_custody",
     "prisoner_create",
+    "profile_get",
     "system_actor",
 ]
