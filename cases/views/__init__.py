@@ -1,0 +1,1 @@
+"""Web views: thin interfaces over access, selectors and services. One module per area."""
