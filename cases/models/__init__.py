@@ -28,6 +28,7 @@ from .prisoners import (
     WishStatus,
 )
 from .profiles import UserProfile
+from .timeline import TimelineEntry
 
 __all__ = [
     "CASE_TRANSITIONS",
@@ -59,6 +60,7 @@ __all__ = [
     "Registration",
     "RiskLevel",
     "StatusChangeOutsideServiceError",
+    "TimelineEntry",
     "UserProfile",
     "WishStatus",
     "format_fuzzy_date",

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .dates import DatePrecision
+
+
+class TimelineEntry(models.Model):
+    """One line of a case's timeline, projected from history as it is written.
+
+    Written only by ``cases.services.timeline`` (a receiver of every history row), and
+    rebuilt from history by ``manage.py rebuild_timeline``. Events, petitions, deadlines and
+    documents are shown from their current rows; status and field changes are facts kept here
+    (old and new value, who, when, why). An entry about a person of concern carries
+    ``prisoner`` and shows on every case that person is part of.
+    """
+
+    class Kind(models.TextChoices):
+        CASE_OPENED = "case_opened", _("Case opened")
+        EVENT = "event", _("Event")
+        PETITION = "petition", _("Petition")
+        STATUS = "status", _("Status change")
+        CHANGE = "change", _("Change")
+        DOCUMENT = "document", _("Document")
+        DEADLINE = "deadline", _("Deadline")
+
+    class Subject(models.TextChoices):
+        CASE = "case", _("Case")
+        PETITION = "petition", _("Petition")
+        PRISONER = "prisoner", _("Person of concern")
+        DEADLINE = "deadline", _("Deadline")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    case = models.ForeignKey(
+        "cases.Case", null=True, on_delete=models.CASCADE, related_name="timeline_entries"
+    )
+    prisoner = models.ForeignKey(
+        "cases.Prisoner", null=True, on_delete=models.CASCADE, related_name="timeline_entries"
+    )
+    happened_on = models.DateField()
+    precision = models.CharField(max_length=5, choices=DatePrecision.choices)
+    happened_at = models.DateTimeField(null=True)
+    event = models.ForeignKey("cases.Event", null=True, on_delete=models.CASCADE, related_name="+")
+    petition = models.ForeignKey(
+        "cases.Petition", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    deadline = models.ForeignKey(
+        "cases.Deadline", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    document = models.ForeignKey(
+        "cases.Document", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    subject = models.CharField(max_length=10, choices=Subject.choices, blank=True)
+    field = models.CharField(max_length=50, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history_id = models.BigIntegerField(
+        null=True, help_text="The history row this entry was projected from."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(case__isnull=False) | models.Q(prisoner__isnull=False),
+                name="timeline_entry_has_case_or_prisoner",
+            ),
+        ]
+        indexes = [
+            # selectors.timeline.case_timeline: a case's entries in date order.
+            models.Index(fields=["case", "happened_on", "happened_at"], name="timeline_case_idx"),
+            # ... and those about the case's people of concern.
+            models.Index(
+                fields=["prisoner", "happened_on", "happened_at"], name="timeline_prisoner_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.happened_on} {self.kind}"
