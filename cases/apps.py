@@ -6,3 +6,10 @@ class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = _("Cases")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from simple_history.signals import post_create_historical_record
+
+        from cases.services.timeline import on_history_row
+
+        post_create_historical_record.connect(on_history_row, dispatch_uid="cases.timeline")

@@ -58,6 +58,9 @@ class TimelineEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    recorded_at = models.DateTimeField(
+        help_text="When this entry was last written: the case's latest activity."
+    )
     history_id = models.BigIntegerField(
         null=True, help_text="The history row this entry was projected from."
     )
@@ -76,6 +79,8 @@ class TimelineEntry(models.Model):
             models.Index(
                 fields=["prisoner", "happened_on", "happened_at"], name="timeline_prisoner_idx"
             ),
+            # selectors.work.recently_changed_cases: latest activity per case.
+            models.Index(fields=["case", "recorded_at"], name="timeline_case_recorded_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,191 @@
+"""Keeps the case timeline (TimelineEntry) in step with history.
+
+Every history row written anywhere (services, admin, commands) passes through
+``on_history_row``; it adds or refreshes the timeline entry it implies. Because it hangs off
+history itself, no code path can change a status without it showing on the timeline.
+``timeline_rebuild`` recomputes the whole projection from history.
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from cases.models import (
+    Case,
+    DatePrecision,
+    Deadline,
+    Document,
+    Event,
+    Petition,
+    Prisoner,
+    TimelineEntry,
+)
+
+Kind = TimelineEntry.Kind
+Subject = TimelineEntry.Subject
+
+_SUBJECTS: dict[type, str] = {
+    Case: Subject.CASE,
+    Petition: Subject.PETITION,
+    Prisoner: Subject.PRISONER,
+    Deadline: Subject.DEADLINE,
+}
+# Changes of these fields of a person of concern are worth a line on the timeline.
+NOTABLE_PRISONER_FIELDS = (
+    "place_of_detention",
+    "icrc_registration",
+    "unhcr_registration",
+    "wish_status",
+    "wish_destination",
+    "risk_level",
+)
+
+
+def _day_of(moment: dt.datetime) -> dt.date:
+    return timezone.localdate(moment)
+
+
+def _links(instance) -> dict:
+    """The case / prisoner / object an entry about ``instance`` hangs from."""
+    if isinstance(instance, Case):
+        return {"case_id": instance.pk}
+    if isinstance(instance, Prisoner):
+        return {"prisoner_id": instance.pk}
+    if isinstance(instance, Petition):
+        return {"case_id": instance.case_id, "petition_id": instance.pk}
+    if isinstance(instance, Deadline):
+        return {"case_id": instance.case_id, "deadline_id": instance.pk}
+    raise TypeError(type(instance))
+
+
+def _upsert(kind: str, key: dict, **values) -> None:
+    values.setdefault("recorded_at", timezone.now())
+    updated = TimelineEntry.objects.filter(kind=kind, **key).update(**values)
+    if not updated:
+        TimelineEntry.objects.create(kind=kind, **key, **values)
+
+
+def project(instance, record, previous) -> None:
+    """Write the timeline entries implied by one history ``record`` of ``instance``.
+
+    ``previous`` is the object's history row before this one (None for a creation).
+    """
+    history_type = record.history_type
+    if history_type == "-":
+        return  # entries of a deleted row go with it (foreign keys cascade)
+    moment = record.history_date
+    actor_id = record.history_user_id
+    reason = record.history_change_reason or ""
+
+    if isinstance(instance, Case) and history_type == "+":
+        TimelineEntry.objects.create(
+            kind=Kind.CASE_OPENED,
+            case_id=instance.pk,
+            happened_on=instance.opened_on,
+            precision=DatePrecision.DAY,
+            happened_at=moment,
+            recorded_at=moment,
+            actor_id=actor_id,
+            reason=reason,
+            history_id=record.pk,
+        )
+    elif isinstance(instance, Event):
+        at = (
+            timezone.make_aware(dt.datetime.combine(instance.occurred_on, instance.occurred_at_time))
+            if instance.occurred_at_time
+            else None
+        )
+        _upsert(
+            Kind.EVENT,
+            {"event_id": instance.pk},
+            case_id=instance.case_id,
+            happened_on=instance.occurred_on,
+            precision=instance.occurred_on_precision,
+            happened_at=at,
+        )
+    elif isinstance(instance, Petition):
+        _upsert(
+            Kind.PETITION,
+            {"petition_id": instance.pk},
+            case_id=instance.case_id,
+            happened_on=instance.filed_on or _day_of(instance.created_at or moment),
+            precision=DatePrecision.DAY,
+            happened_at=None if instance.filed_on else moment,
+        )
+    elif isinstance(instance, Deadline):
+        _upsert(
+            Kind.DEADLINE,
+            {"deadline_id": instance.pk},
+            case_id=instance.case_id,
+            happened_on=instance.due_on,
+            precision=instance.due_precision,
+            happened_at=None,
+        )
+    elif isinstance(instance, Document) and history_type == "+":
+        TimelineEntry.objects.create(
+            kind=Kind.DOCUMENT,
+            case_id=instance.case_id,
+            document_id=instance.pk,
+            happened_on=_day_of(moment),
+            precision=DatePrecision.DAY,
+            happened_at=moment,
+            recorded_at=moment,
+            actor_id=actor_id,
+            history_id=record.pk,
+        )
+
+    subject = _SUBJECTS.get(type(instance))
+    if subject is None or previous is None:
+        return
+    changed = [instance.status_field]
+    if isinstance(instance, Prisoner):
+        changed += NOTABLE_PRISONER_FIELDS
+    for name in changed:
+        old, new = getattr(previous, name), getattr(record, name)
+        if old == new:
+            continue
+        TimelineEntry.objects.create(
+            kind=Kind.STATUS if name == instance.status_field else Kind.CHANGE,
+            subject=subject,
+            field=name,
+            old_value=old or "",
+            new_value=new or "",
+            happened_on=_day_of(moment),
+            precision=DatePrecision.DAY,
+            happened_at=moment,
+            recorded_at=moment,
+            actor_id=actor_id,
+            reason=reason,
+            history_id=record.pk,
+            **_links(instance),
+        )
+
+
+_TRACKED = (Case, Prisoner, Petition, Deadline, Event, Document)
+
+
+def on_history_row(sender, instance, history_instance, **kwargs) -> None:
+    """simple_history's post_create_historical_record receiver (connected in apps.py)."""
+    if not isinstance(instance, _TRACKED):
+        return
+    previous = None
+    if history_instance.history_type == "~" and type(instance) in _SUBJECTS:
+        previous = history_instance.prev_record
+    project(instance, history_instance, previous)
+
+
+@transaction.atomic
+def timeline_rebuild() -> int:
+    """Recompute every timeline entry from history. Returns how many entries there are."""
+    TimelineEntry.objects.all().delete()
+    for model in _TRACKED:
+        previous_by_id: dict[int, object] = {}
+        for record in model.history.order_by("history_date", "history_id").iterator():
+            instance = record.instance
+            if record.history_type == "-" or not model.objects.filter(pk=record.id).exists():
+                previous_by_id[record.id] = record
+                continue
+            project(instance, record, previous_by_id.get(record.id))
+            previous_by_id[record.id] = record
+    return TimelineEntry.objects.count()
