@@ -1,6 +1,42 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cases.views import (
+    account,
+    cases,
+    deadlines,
+    documents,
+    events,
+    home,
+    petitions,
+    prisoners,
+)
 
 app_name = "cases"
 
 urlpatterns = [
+    path("", home.home, name="home"),
+    path("settings/", account.settings_view, name="settings"),
+    path("language/", account.set_language, name="set-language"),
+    path("cases/", cases.case_list_view, name="case-list"),
+    path("cases/new/", cases.case_create, name="case-create"),
+    path("cases/<int:pk>/", cases.case_detail, name="case-detail"),
+    path("cases/<int:pk>/edit/", cases.case_edit, name="case-edit"),
+    path("cases/<int:pk>/status/", cases.case_status, name="case-status"),
+    path("cases/<int:pk>/share/", cases.case_share, name="case-share"),
+    path("cases/<int:pk>/timeline/", cases.case_timeline, name="case-timeline"),
+    path("cases/<int:case_pk>/petitions/new/", petitions.petition_create, name="petition-create"),
+    path("cases/<int:case_pk>/events/new/", events.event_create, name="event-create"),
+    path("cases/<int:case_pk>/deadlines/new/", deadlines.deadline_create, name="deadline-create"),
+    path("cases/<int:case_pk>/people/new/", prisoners.prisoner_create, name="prisoner-create"),
+    path("cases/<int:case_pk>/documents/new/", documents.document_upload, name="document-upload"),
+    path("petitions/<int:pk>/", petitions.petition_detail, name="petition-detail"),
+    path("petitions/<int:pk>/edit/", petitions.petition_edit, name="petition-edit"),
+    path("petitions/<int:pk>/status/", petitions.petition_status, name="petition-status"),
+    path("events/<int:pk>/edit/", events.event_edit, name="event-edit"),
+    path("deadlines/<int:pk>/edit/", deadlines.deadline_edit, name="deadline-edit"),
+    path("deadlines/<int:pk>/status/", deadlines.deadline_status, name="deadline-status"),
+    path("people/<int:pk>/", prisoners.prisoner_detail, name="prisoner-detail"),
+    path("people/<int:pk>/edit/", prisoners.prisoner_edit, name="prisoner-edit"),
+    path("documents/<int:pk>/", documents.document_detail, name="document-detail"),
+    path("documents/<int:pk>/download/", documents.document_download, name="document-download"),
 ]
