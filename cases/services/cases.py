@@ -88,3 +88,33 @@ def case_share(
     share.full_clean()
     save_tracked(share, by=by, reason=reason)
     return share
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case: Case,
+    by: AbstractBaseUser,
+    reason: str = "Edited",
+    prisoners: Iterable[Prisoner] | None = None,
+    **fields,
+) -> Case:
+    """Edit a case's details (not its status or lead organization)."""
+    for forbidden in ("status", "lead_organization", "reference", "closed_on"):
+        if forbidden in fields:
+            raise ValueError(f"{forbidden} is not edited with case_update")
+    for name, value in fields.items():
+        setattr(case, name, value)
+    case.full_clean(exclude=["reference"])
+    save_tracked(case, by=by, reason=reason)
+    if prisoners is not None:
+        case._change_reason = reason
+        case.prisoners.set(list(prisoners))
+    return case
+
+
+@transaction.atomic
+def case_add_prisoner(*, case: Case, prisoner: Prisoner, by: AbstractBaseUser) -> None:
+    case._history_user = by
+    case._change_reason = f"{prisoner.code} added to the case"
+    case.prisoners.add(prisoner)

@@ -43,3 +43,32 @@ def event_log(
     event.authorities.set(list(authorities))
     event.prisoners.set(list(prisoners))
     return event
+
+
+@transaction.atomic
+def event_update(
+    *,
+    event: Event,
+    by: AbstractBaseUser,
+    reason: str = "Edited",
+    organizations: Iterable[Organization] | None = None,
+    authorities: Iterable[Authority] | None = None,
+    prisoners: Iterable[Prisoner] | None = None,
+    **fields,
+) -> Event:
+    for name, value in fields.items():
+        setattr(event, name, value)
+    event.occurred_on = period_start(event.occurred_on, event.occurred_on_precision)
+    if event.occurred_on_precision != DatePrecision.DAY:
+        event.occurred_at_time = None
+    event.full_clean()
+    save_tracked(event, by=by, reason=reason)
+    event._change_reason = reason
+    for relation, values in (
+        (event.organizations, organizations),
+        (event.authorities, authorities),
+        (event.prisoners, prisoners),
+    ):
+        if values is not None:
+            relation.set(list(values))
+    return event

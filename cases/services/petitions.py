@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from cases.models import (
     PETITION_TRANSITIONS,
     Authority,
     Case,
+    DeadlineKind,
     LegalBasis,
     Organization,
     Petition,
@@ -19,6 +21,7 @@ from cases.models import (
     PetitionStatus,
 )
 
+from .documents import document_check_upload, document_store
 from .transitions import apply_transition, save_tracked
 
 _ANSWERED = {
@@ -32,9 +35,13 @@ _ANSWERED = {
 
 @dataclass(frozen=True)
 class RequestSpec:
+    """One thing a petition asks for. With ``id``: an existing request to update (or delete)."""
+
     kind: str
     text: str = ""
     outcome: str = PetitionRequest.Outcome.PENDING
+    id: int | None = None
+    delete: bool = False
 
 
 def clean_legal_bases(values: Iterable[str]) -> list[str]:
@@ -60,9 +67,17 @@ def petition_create(
     filed_on: dt.date | None = None,
     status: str = PetitionStatus.DRAFT,
     reason: str = "",
+    uploads: Iterable[File] = (),
     **fields,
 ) -> Petition:
-    """Log a petition with its requests. A petition logged as filed needs its filing date."""
+    """Log a petition with its requests and documents, all or nothing.
+
+    A petition logged as filed needs its filing date. Every upload is checked before anything
+    is written, so a refused file leaves no petition behind.
+    """
+    uploads = list(uploads)
+    for upload in uploads:
+        document_check_upload(upload)
     if status not in {PetitionStatus.DRAFT, PetitionStatus.FILED}:
         raise ValidationError(
             {
@@ -100,6 +115,60 @@ def petition_create(
         )
         item.full_clean()
         save_tracked(item, by=by, reason=reason or default_reason)
+    for upload in uploads:
+        document_store(case=case, petition=petition, upload=upload, by=by)
+    return petition
+
+
+@transaction.atomic
+def petition_update(
+    *,
+    petition: Petition,
+    by: AbstractBaseUser,
+    reason: str = "Edited",
+    filed_by: Iterable[Organization] | None = None,
+    copied_to: Iterable[Authority] | None = None,
+    requests: Iterable[RequestSpec] | None = None,
+    **fields,
+) -> Petition:
+    """Edit a petition and its requests (not its status: see petition_change_status)."""
+    if "status" in fields:
+        raise ValidationError({"status": _("Change the status with a reason instead.")})
+    for name, value in fields.items():
+        setattr(petition, name, value)
+    petition.legal_bases = clean_legal_bases(petition.legal_bases)
+    petition.full_clean()
+    save_tracked(petition, by=by, reason=reason)
+    petition._change_reason = reason
+    if filed_by is not None:
+        filed_by = list(filed_by)
+        if not filed_by:
+            raise ValidationError({"filed_by": _("Name at least one organization that files it.")})
+        petition.filed_by.set(filed_by)
+    if copied_to is not None:
+        petition.copied_to.set(list(copied_to))
+    if requests is not None:
+        existing = {r.pk: r for r in petition.requests.all()}
+        position = 0
+        for spec in requests:
+            item = existing.get(spec.id) if spec.id else PetitionRequest(petition=petition)
+            if item is None:
+                raise ValidationError(_("A request does not belong to this petition."))
+            if spec.delete:
+                if item.pk:
+                    item._history_user = by
+                    item._change_reason = reason
+                    item.delete()
+                continue
+            item.kind, item.text, item.outcome, item.position = (
+                spec.kind,
+                spec.text,
+                spec.outcome,
+                position,
+            )
+            position += 1
+            item.full_clean()
+            save_tracked(item, by=by, reason=reason)
     return petition
 
 
@@ -112,11 +181,12 @@ def petition_change_status(
     filed_on: dt.date | None = None,
     response_received_on: dt.date | None = None,
     response_summary: str | None = None,
+    expect_reply_by: dt.date | None = None,
 ) -> Petition:
     """Move a petition along (filed → acknowledged → granted ...), with the reason on record.
 
     Filing needs a filing date (today if none is given). A response date and summary may come
-    with any answer from the authority.
+    with any answer from the authority. ``expect_reply_by`` adds a reply-due deadline.
     """
     changes: dict[str, object] = {}
     if to == PetitionStatus.FILED and petition.filed_on is None:
@@ -132,11 +202,25 @@ def petition_change_status(
             changes["response_received_on"] = response_received_on
         if response_summary:
             changes["response_summary"] = response_summary
-    return apply_transition(
-        instance=petition,
-        to=to,
-        by=by,
-        reason=reason,
-        transitions=PETITION_TRANSITIONS,
-        changes=changes,
-    )
+    with transaction.atomic():
+        apply_transition(
+            instance=petition,
+            to=to,
+            by=by,
+            reason=reason,
+            transitions=PETITION_TRANSITIONS,
+            changes=changes,
+        )
+        if expect_reply_by is not None:
+            from .deadlines import deadline_create
+
+            deadline_create(
+                case=petition.case,
+                petition=petition,
+                by=by,
+                kind=DeadlineKind.REPLY_DUE,
+                title=_("Reply due: %(title)s") % {"title": petition.title},
+                due_on=expect_reply_by,
+                reason=reason,
+            )
+    return petition

@@ -29,3 +29,16 @@ def prisoner_change_custody(
         transitions=CUSTODY_TRANSITIONS,
         changes=changes,
     )
+
+
+def prisoner_update(
+    *, prisoner: Prisoner, by: AbstractBaseUser, reason: str = "Edited", **fields
+) -> Prisoner:
+    """Edit a person's details; a custody change needs prisoner_change_custody (a reason)."""
+    if "custody_status" in fields:
+        raise ValueError("custody_status changes through prisoner_change_custody")
+    for name, value in fields.items():
+        setattr(prisoner, name, value)
+    prisoner.full_clean()
+    save_tracked(prisoner, by=by, reason=reason)
+    return prisoner

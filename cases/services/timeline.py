@@ -60,7 +60,6 @@ def _links(instance) -> dict:
 
 
 def _upsert(kind: str, key: dict, **values) -> None:
-    values.setdefault("recorded_at", timezone.now())
     updated = TimelineEntry.objects.filter(kind=kind, **key).update(**values)
     if not updated:
         TimelineEntry.objects.create(kind=kind, **key, **values)
@@ -92,7 +91,9 @@ def project(instance, record, previous) -> None:
         )
     elif isinstance(instance, Event):
         at = (
-            timezone.make_aware(dt.datetime.combine(instance.occurred_on, instance.occurred_at_time))
+            timezone.make_aware(
+                dt.datetime.combine(instance.occurred_on, instance.occurred_at_time)
+            )
             if instance.occurred_at_time
             else None
         )
@@ -103,6 +104,7 @@ def project(instance, record, previous) -> None:
             happened_on=instance.occurred_on,
             precision=instance.occurred_on_precision,
             happened_at=at,
+            recorded_at=moment,
         )
     elif isinstance(instance, Petition):
         _upsert(
@@ -112,6 +114,7 @@ def project(instance, record, previous) -> None:
             happened_on=instance.filed_on or _day_of(instance.created_at or moment),
             precision=DatePrecision.DAY,
             happened_at=None if instance.filed_on else moment,
+            recorded_at=moment,
         )
     elif isinstance(instance, Deadline):
         _upsert(
@@ -121,6 +124,7 @@ def project(instance, record, previous) -> None:
             happened_on=instance.due_on,
             precision=instance.due_precision,
             happened_at=None,
+            recorded_at=moment,
         )
     elif isinstance(instance, Document) and history_type == "+":
         TimelineEntry.objects.create(

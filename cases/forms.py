@@ -1,0 +1,511 @@
+"""Forms validate and normalise what people type; services decide what happens."""
+
+import zoneinfo
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases import access
+from cases.models import (
+    Authority,
+    Case,
+    CaseShare,
+    DatePrecision,
+    Deadline,
+    Event,
+    LegalBasis,
+    Membership,
+    Organization,
+    Petition,
+    PetitionRequest,
+    PetitionStatus,
+    Prisoner,
+    UserProfile,
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
+def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's refusal beside the fields it names, or at the top of the form."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            target = name if name in form.fields else None
+            form.add_error(target, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _case_people_users(case: Case):
+    """Users of the lead and partner organizations: who may be assigned a deadline."""
+    orgs = [case.lead_organization_id, *case.shares.values_list("organization_id", flat=True)]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, memberships__organization_id__in=orgs)
+        .distinct()
+        .order_by("username")
+    )
+
+
+# --- Cases -----------------------------------------------------------------------------------
+class CaseForm(forms.ModelForm):
+    class Meta:
+        model = Case
+        fields = ["title", "summary", "priority", "lead_organization", "prisoners", "opened_on"]
+        widgets = {
+            "opened_on": DateInput(),
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "prisoners": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.is_superuser:
+            leads = Organization.objects.all()
+        else:
+            leads = Organization.objects.filter(
+                memberships__user=user,
+                memberships__role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
+            )
+        self.fields["lead_organization"].queryset = leads.distinct()
+        self.fields["prisoners"].queryset = access.prisoners_visible_to(user)
+        self.fields["prisoners"].help_text = _(
+            "People already known to your organizations. Add new people from the case page."
+        )
+        if self.instance.pk:
+            # The lead organization decides who sees the case: changing it is not an edit.
+            self.fields.pop("lead_organization")
+
+
+class StatusForm(forms.Form):
+    """Move something to one of its allowed next statuses, saying why."""
+
+    to = forms.ChoiceField(label=_("New status"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept on record with your name and the time."),
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = choices
+
+
+class ShareForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        label=_("Organization"), queryset=Organization.objects.none()
+    )
+    level = forms.ChoiceField(label=_("Access"), choices=CaseShare.Level.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.exclude(
+            pk=case.lead_organization_id
+        )
+
+
+# --- People of concern -----------------------------------------------------------------------
+class PrisonerForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        label=_("Reason for the custody change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the custody status changes."),
+    )
+
+    class Meta:
+        model = Prisoner
+        fields = [
+            "code",
+            "legal_name",
+            "nationality",
+            "birth_year",
+            "rank_unit",
+            "captured_on",
+            "captured_on_precision",
+            "captured_where",
+            "detaining_authority",
+            "place_of_detention",
+            "custody_status",
+            "health_notes",
+            "wish_destination",
+            "wish_status",
+            "wish_expressed_on",
+            "wish_expressed_on_precision",
+            "wish_source",
+            "icrc_registration",
+            "icrc_reference",
+            "unhcr_registration",
+            "unhcr_reference",
+            "risk_level",
+            "notes",
+        ]
+        widgets = {
+            "captured_on": DateInput(),
+            "wish_expressed_on": DateInput(),
+            "health_notes": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, show_identity: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not show_identity:
+            self.fields.pop("legal_name")
+        if self.instance.pk:
+            from cases.models import CUSTODY_TRANSITIONS
+
+            current = self.instance.custody_status
+            keep = {current} | set(CUSTODY_TRANSITIONS.get(current, ()))
+            field = self.fields["custody_status"]
+            field.choices = [(v, label) for v, label in field.choices if v in keep]
+        else:
+            self.fields.pop("change_reason")
+
+    def clean_birth_year(self):
+        year = self.cleaned_data.get("birth_year")
+        if year is not None and not 1900 <= year <= 2100:
+            raise ValidationError(_("Give a year between 1900 and 2100."))
+        return year
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            self.instance.pk
+            and "custody_status" in self.changed_data
+            and not (cleaned.get("change_reason") or "").strip()
+        ):
+            self.add_error("change_reason", _("Say why the custody status changes."))
+        return cleaned
+
+
+# --- Petitions -------------------------------------------------------------------------------
+class PetitionForm(forms.ModelForm):
+    legal_bases = forms.MultipleChoiceField(
+        label=_("Legal bases"),
+        choices=LegalBasis.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[
+            (PetitionStatus.FILED, _("Filed")),
+            (PetitionStatus.DRAFT, _("Draft (not filed yet)")),
+        ],
+    )
+    documents = MultipleFileField(
+        label=_("Documents"),
+        required=False,
+        help_text=_("The petition text, cover letter, annexes. Several files at once are fine."),
+    )
+
+    class Meta:
+        model = Petition
+        fields = [
+            "title",
+            "reference",
+            "filed_by",
+            "addressed_to",
+            "copied_to",
+            "status",
+            "filed_on",
+            "channel",
+            "legal_bases",
+            "legal_basis_other",
+            "summary",
+        ]
+        widgets = {
+            "filed_on": DateInput(),
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "filed_by": forms.CheckboxSelectMultiple,
+            "copied_to": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["addressed_to"].queryset = Authority.objects.order_by("name")
+        self.fields["copied_to"].queryset = Authority.objects.order_by("name")
+        self.fields["filed_by"].queryset = Organization.objects.order_by("name")
+        if not self.instance.pk:
+            self.initial.setdefault("filed_by", [case.lead_organization_id])
+        else:
+            # Status moves with a reason on its own form; documents are added on the case.
+            self.fields.pop("status")
+            self.fields.pop("documents")
+
+    def clean(self):
+        cleaned = super().clean()
+        status = cleaned.get("status")
+        if status == PetitionStatus.FILED and not cleaned.get("filed_on"):
+            self.add_error("filed_on", _("Give the day the petition was filed."))
+        if LegalBasis.OTHER in (cleaned.get("legal_bases") or []) and not cleaned.get(
+            "legal_basis_other"
+        ):
+            self.add_error("legal_basis_other", _("Name the other legal basis."))
+        return cleaned
+
+
+class PetitionRequestForm(forms.ModelForm):
+    class Meta:
+        model = PetitionRequest
+        fields = ["kind", "text", "outcome"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+
+
+PetitionRequestFormSet = forms.inlineformset_factory(
+    Petition,
+    PetitionRequest,
+    form=PetitionRequestForm,
+    extra=1,
+    can_delete=True,
+    max_num=30,
+    validate_max=True,
+)
+
+
+class PetitionStatusForm(StatusForm):
+    response_received_on = forms.DateField(
+        label=_("Response received on"), required=False, widget=DateInput()
+    )
+    response_summary = forms.CharField(
+        label=_("What the authority answered"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    expect_reply_by = forms.DateField(
+        label=_("Expect a reply by"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Adds a reply-due deadline with reminders."),
+    )
+
+
+# --- Events ----------------------------------------------------------------------------------
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = [
+            "kind",
+            "occurred_on",
+            "occurred_on_precision",
+            "occurred_at_time",
+            "title",
+            "description",
+            "prisoners",
+            "organizations",
+            "authorities",
+            "source",
+        ]
+        widgets = {
+            "occurred_on": DateInput(),
+            "occurred_at_time": TimeInput(),
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "prisoners": forms.CheckboxSelectMultiple,
+            "organizations": forms.CheckboxSelectMultiple,
+            "authorities": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prisoners"].queryset = case.prisoners.all()
+        self.fields["organizations"].queryset = Organization.objects.order_by("name")
+        self.fields["authorities"].queryset = Authority.objects.order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("occurred_at_time") and cleaned.get("occurred_on_precision") != "day":
+            self.add_error("occurred_at_time", _("A time of day needs an exact day."))
+        return cleaned
+
+
+class QuickEventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = ["kind", "occurred_on", "occurred_on_precision", "title"]
+        widgets = {"occurred_on": DateInput()}
+
+
+# --- Deadlines -------------------------------------------------------------------------------
+def _time_zone_choices():
+    return [("", _("The installation's time zone"))] + [
+        (name, name) for name in sorted(zoneinfo.available_timezones())
+    ]
+
+
+class ReminderDaysField(forms.CharField):
+    """ "3, 1, 0" → [3, 1, 0]; empty means the defaults for the kind."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text.strip():
+            return None
+        try:
+            days = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
+        except ValueError:
+            raise ValidationError(
+                _("Use whole numbers separated by commas, e.g. 3, 1, 0.")
+            ) from None
+        if any(d < 0 or d > 365 for d in days):
+            raise ValidationError(_("Each number must be between 0 and 365."))
+        return sorted(days, reverse=True)
+
+
+class DeadlineForm(forms.ModelForm):
+    reminder_days = ReminderDaysField(
+        label=_("Remind this many days before"),
+        required=False,
+        help_text=_("E.g. 3, 1, 0 (0 = that morning). Empty: the usual days for this kind."),
+    )
+    due_timezone = forms.ChoiceField(label=_("Time zone"), required=False, choices=())
+
+    class Meta:
+        model = Deadline
+        fields = [
+            "kind",
+            "title",
+            "petition",
+            "due_on",
+            "due_precision",
+            "due_time",
+            "due_timezone",
+            "window_starts_on",
+            "assignees",
+            "reminder_days",
+            "notes",
+        ]
+        widgets = {
+            "due_on": DateInput(),
+            "window_starts_on": DateInput(),
+            "due_time": TimeInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "assignees": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {
+            "due_on": _('For "by April 2026", choose any day in April and precision "Month".'),
+        }
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["petition"].queryset = case.petitions.all()
+        self.fields["assignees"].queryset = _case_people_users(case)
+        self.fields["due_timezone"].choices = _time_zone_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("due_time") and cleaned.get("due_precision") != DatePrecision.DAY:
+            self.add_error("due_time", _("A time of day needs an exact day."))
+        due, opens = cleaned.get("due_on"), cleaned.get("window_starts_on")
+        if due and opens and opens > due:
+            self.add_error("window_starts_on", _("The window cannot open after the deadline."))
+        return cleaned
+
+
+# --- Documents -------------------------------------------------------------------------------
+class DocumentForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+    title = forms.CharField(label=_("Title"), max_length=300, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    petition = forms.ModelChoiceField(
+        label=_("Petition"), queryset=Petition.objects.none(), required=False
+    )
+    event = forms.ModelChoiceField(label=_("Event"), queryset=Event.objects.none(), required=False)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["petition"].queryset = case.petitions.all()
+        self.fields["event"].queryset = case.events.all()
+
+
+# --- The user's own settings -----------------------------------------------------------------
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False, choices=())
+
+    class Meta:
+        model = UserProfile
+        fields = ["time_zone", "language", "email_mode"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = _time_zone_choices()
+
+
+class CaseSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organization"), required=False, queryset=Organization.objects.none()
+    )
+    authority = forms.ModelChoiceField(
+        label=_("Authority"), required=False, queryset=Authority.objects.order_by("name")
+    )
+    risk_level = forms.ChoiceField(label=_("Risk"), required=False)
+    overdue = forms.BooleanField(label=_("Has an overdue deadline"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("-opened_on", _("Newest")),
+            ("opened_on", _("Oldest")),
+            ("next_deadline", _("Next deadline")),
+            ("reference", _("Reference")),
+            ("title", _("Title")),
+            ("-updated_at", _("Recently edited")),
+        ],
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from cases.models import CaseStatus, Priority, RiskLevel
+
+        anything = [("", _("Any"))]
+        self.fields["status"].choices = anything + list(CaseStatus.choices)
+        self.fields["priority"].choices = anything + list(Priority.choices)
+        self.fields["risk_level"].choices = anything + list(RiskLevel.choices)
+        visible_cases = access.cases_visible_to(user)
+        self.fields["organization"].queryset = (
+            Organization.objects.filter(
+                Q(led_cases__in=visible_cases) | Q(case_shares__case__in=visible_cases)
+            )
+            .distinct()
+            .order_by("name")
+        )

@@ -1,0 +1,119 @@
+"""The case list: search, filters and sorting over the cases a user may see."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
+
+from cases import access
+from cases.models import (
+    Authority,
+    Case,
+    Deadline,
+    DeadlineStatus,
+    Event,
+    Petition,
+    Prisoner,
+)
+
+SORTS = {
+    "-opened_on": ("-opened_on", "-id"),
+    "opened_on": ("opened_on", "id"),
+    "reference": ("reference",),
+    "title": ("title", "id"),
+    "-updated_at": ("-updated_at", "-id"),
+    "next_deadline": ("next_deadline", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    q: str = ""
+    status: str = ""
+    priority: str = ""
+    organization: int | None = None
+    authority: int | None = None
+    risk_level: str = ""
+    overdue: bool = False
+    sort: str = "-opened_on"
+
+
+def _search(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
+    """Case code and title, prisoner code, petition reference and title, authority."""
+    authorities = Authority.objects.filter(
+        Q(name__icontains=text) | Q(short_name__icontains=text)
+    ).values("pk")
+    prisoners = Prisoner.objects.filter(code__icontains=text).values("pk")
+    petition_authority = Petition.objects.filter(case=OuterRef("pk")).filter(
+        Q(addressed_to__in=authorities) | Q(copied_to__in=authorities)
+    )
+    event_authority = Event.objects.filter(case=OuterRef("pk"), authorities__in=authorities)
+    related = Q(prisoners__in=prisoners) | Exists(petition_authority) | Exists(event_authority)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        # Both vectors match GIN expression indexes (migration 0004_search_indexes).
+        case_vector = SearchVector("reference", "title", "summary", config="simple")
+        petition_vector = SearchVector("reference", "title", config="simple")
+        petitions = Petition.objects.annotate(v=petition_vector).filter(
+            case=OuterRef("pk"), v=query
+        )
+        matched = cases.annotate(search=case_vector).filter(
+            Q(search=query) | Q(reference__iexact=text) | Exists(petitions) | related
+        )
+    else:
+        case_fields = (
+            Q(reference__icontains=text) | Q(title__icontains=text) | Q(summary__icontains=text)
+        )
+        petitions = Petition.objects.filter(case=OuterRef("pk")).filter(
+            Q(reference__icontains=text) | Q(title__icontains=text)
+        )
+        matched = cases.filter(case_fields | Exists(petitions) | related)
+    return cases.filter(pk__in=matched.values("pk"))
+
+
+def case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
+    cases = access.cases_visible_to(user)
+    text = filters.q.strip()
+    if text:
+        cases = _search(cases, text)
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.priority:
+        cases = cases.filter(priority=filters.priority)
+    if filters.organization:
+        cases = cases.filter(
+            Q(lead_organization_id=filters.organization)
+            | Q(
+                pk__in=Case.objects.filter(shares__organization_id=filters.organization).values(
+                    "pk"
+                )
+            )
+        )
+    if filters.authority:
+        cases = cases.filter(
+            Exists(
+                Petition.objects.filter(case=OuterRef("pk")).filter(
+                    Q(addressed_to_id=filters.authority) | Q(copied_to__id=filters.authority)
+                )
+            )
+            | Exists(Event.objects.filter(case=OuterRef("pk"), authorities__id=filters.authority))
+        )
+    if filters.risk_level:
+        cases = cases.filter(
+            pk__in=Case.prisoners.through.objects.filter(
+                prisoner__risk_level=filters.risk_level
+            ).values("case_id")
+        )
+    open_deadlines = Deadline.objects.filter(case=OuterRef("pk"), status=DeadlineStatus.OPEN)
+    if filters.overdue:
+        cases = cases.filter(Exists(open_deadlines.filter(due_on__lt=today)))
+    next_due = open_deadlines.values("case").annotate(first=Min("due_on")).values("first")[:1]
+    cases = cases.annotate(next_deadline=Subquery(next_due))
+    return (
+        cases.select_related("lead_organization")
+        .prefetch_related("prisoners")
+        .order_by(*SORTS.get(filters.sort, SORTS["-opened_on"]))
+    )

@@ -1,0 +1,87 @@
+"""A row's history as people read it: who changed what, when and why, old → new."""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+from cases import access
+from cases.models import Prisoner
+
+_NEVER_SHOWN = {"created_at", "updated_at"}
+_IDENTITY_FIELDS = {"legal_name"}
+
+
+@dataclass
+class FieldChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryItem:
+    when: object
+    who: object
+    reason: str
+    kind: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def _display(model_field, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if isinstance(model_field, models.ForeignKey) and not isinstance(value, int | str):
+        return str(value)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, list):
+        choices = {}
+        if (
+            hasattr(model_field.model, "get_legal_bases_display")
+            and model_field.name == "legal_bases"
+        ):
+            from cases.models import LegalBasis
+
+            choices = dict(LegalBasis.choices)
+        return ", ".join(str(choices.get(v, v)) for v in value) or "—"
+    return str(value)
+
+
+def readable_history(obj, *, user, limit: int = 100) -> list[HistoryItem]:
+    """Newest first. Identity fields are left out unless the user may see identities."""
+    model = type(obj)
+    excluded = set(_NEVER_SHOWN)
+    if isinstance(obj, Prisoner) and not access.may_see_identity(user, obj):
+        excluded |= _IDENTITY_FIELDS
+    m2m = {f.name for f in model._meta.many_to_many}
+    excluded |= m2m
+    records = list(
+        obj.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : limit + 1
+        ]
+    )
+    items = []
+    for newer, older in zip(records, [*records[1:], None], strict=False):
+        if len(items) == limit:
+            break
+        item = HistoryItem(
+            when=newer.history_date,
+            who=newer.history_user,
+            reason=newer.history_change_reason or "",
+            kind=newer.get_history_type_display(),
+        )
+        if older is not None:
+            delta = newer.diff_against(older, excluded_fields=excluded, foreign_keys_are_objs=True)
+            for change in delta.changes:
+                model_field = model._meta.get_field(change.field)
+                item.changes.append(
+                    FieldChange(
+                        label=str(model_field.verbose_name),
+                        old=_display(model_field, change.old),
+                        new=_display(model_field, change.new),
+                    )
+                )
+            if not item.changes and newer.history_type == "~" and not item.reason:
+                continue
+        items.append(item)
+    return items

@@ -1,0 +1,51 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases.forms import ProfileForm
+from cases.services import profile_get
+
+
+def settings_view(request):
+    profile = profile_get(request.user)
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        if profile.language:
+            translation.activate(profile.language)
+        messages.success(request, _("Your settings are saved."))
+        return redirect("cases:settings")
+    return render(request, "cases/settings.html", {"form": form, "profile": profile})
+
+
+@login_not_required
+@require_POST
+def set_language(request):
+    """Switch the interface language (kept on the profile when signed in)."""
+    from django.conf import settings
+
+    code = request.POST.get("language", "")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    if code in dict(settings.LANGUAGES):
+        if request.user.is_authenticated:
+            profile = profile_get(request.user)
+            profile.language = code
+            profile.save(update_fields=["language", "updated_at"])
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    return response

@@ -1,0 +1,210 @@
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from cases import access, services
+from cases.access import Level
+from cases.forms import CaseForm, CaseSearchForm, QuickEventForm, ShareForm, StatusForm
+from cases.models import CASE_TRANSITIONS
+from cases.selectors import timeline as timeline_selectors
+from cases.selectors.cases import CaseFilters, case_list
+
+from .common import run_service
+
+CASES_PER_PAGE = 50
+
+
+def case_list_view(request):
+    form = CaseSearchForm(request.GET or None, user=request.user)
+    filters = CaseFilters()
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = CaseFilters(
+            q=data["q"],
+            status=data["status"],
+            priority=data["priority"],
+            organization=data["organization"].pk if data["organization"] else None,
+            authority=data["authority"].pk if data["authority"] else None,
+            risk_level=data["risk_level"],
+            overdue=data["overdue"],
+            sort=data["sort"] or "-opened_on",
+        )
+    cases = case_list(request.user, filters, today=timezone.localdate())
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/case_list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_create(request):
+    form = CaseForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        response = run_service(
+            form,
+            lambda: services.case_create(
+                by=request.user,
+                title=data["title"],
+                summary=data["summary"],
+                priority=data["priority"],
+                lead_organization=data["lead_organization"],
+                opened_on=data["opened_on"],
+                prisoners=data["prisoners"],
+            ),
+            success=_("Case opened."),
+            request=request,
+            redirect_to=lambda case: reverse("cases:case-detail", args=[case.pk]),
+        )
+        if response:
+            return response
+    return render(request, "cases/case_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def case_edit(request, pk):
+    case = access.get_case_for(request.user, pk, level=Level.EDIT)
+    form = CaseForm(request.POST or None, instance=case, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        response = run_service(
+            form,
+            lambda: services.case_update(
+                case=case,
+                by=request.user,
+                title=data["title"],
+                summary=data["summary"],
+                priority=data["priority"],
+                opened_on=data["opened_on"],
+                prisoners=data["prisoners"],
+            ),
+            success=_("Case saved."),
+            request=request,
+            redirect_to=reverse("cases:case-detail", args=[case.pk]),
+        )
+        if response:
+            return response
+    return render(request, "cases/case_form.html", {"form": form, "case": case})
+
+
+@require_http_methods(["GET", "POST"])
+def case_status(request, pk):
+    case = access.get_case_for(request.user, pk, level=Level.MANAGE)
+    form = StatusForm(request.POST or None, choices=services.allowed_next(case, CASE_TRANSITIONS))
+    if request.method == "POST" and form.is_valid():
+        response = run_service(
+            form,
+            lambda: services.case_change_status(
+                case=case,
+                to=form.cleaned_data["to"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            ),
+            success=_("Case status changed."),
+            request=request,
+            redirect_to=reverse("cases:case-detail", args=[case.pk]),
+        )
+        if response:
+            return response
+    return render(
+        request,
+        "cases/status_form.html",
+        {"form": form, "case": case, "subject": case, "current": case.get_status_display()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_share(request, pk):
+    case = access.get_case_for(request.user, pk, level=Level.MANAGE)
+    form = ShareForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        response = run_service(
+            form,
+            lambda: services.case_share(
+                case=case,
+                organization=data["organization"],
+                level=data["level"],
+                by=request.user,
+                reason=data["reason"],
+            ),
+            success=_("Sharing saved."),
+            request=request,
+            redirect_to=reverse("cases:case-detail", args=[case.pk]),
+        )
+        if response:
+            return response
+    return render(request, "cases/share_form.html", {"form": form, "case": case})
+
+
+def _timeline_params(request, case):
+    kinds = [k for k in request.GET.getlist("kind") if k in dict(timeline_selectors.KIND_CHOICES)]
+    prisoner = None
+    prisoner_id = request.GET.get("prisoner", "")
+    if prisoner_id.isdigit():
+        prisoner = case.prisoners.filter(pk=int(prisoner_id)).first()
+    newest_first = request.GET.get("order") != "oldest"
+    page = request.GET.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    return kinds, prisoner, newest_first, page
+
+
+def _timeline_context(request, case):
+    kinds, prisoner, newest_first, page = _timeline_params(request, case)
+    timeline = timeline_selectors.case_timeline(
+        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
+    )
+    query = request.GET.copy()
+    query["page"] = str(page + 1)
+    return {
+        "timeline": timeline,
+        "kind_choices": timeline_selectors.KIND_CHOICES,
+        "selected_kinds": kinds,
+        "selected_prisoner": prisoner,
+        "newest_first": newest_first,
+        "next_query": query.urlencode(),
+    }
+
+
+def case_detail(request, pk):
+    case = access.get_case_for(request.user, pk)
+    level = access.case_level(request.user, case)
+    today = timezone.localdate()
+    prisoners = list(case.prisoners.select_related("detaining_authority"))
+    for prisoner in prisoners:
+        prisoner.show_identity = access.may_see_identity(request.user, prisoner)
+    pinned = timeline_selectors.pinned_deadlines(case, today=today)
+    context = {
+        "case": case,
+        "level": level,
+        "can_edit": level >= Level.EDIT,
+        "can_manage": level >= Level.MANAGE,
+        "prisoners": prisoners,
+        "shares": case.shares.select_related("organization"),
+        "pinned": pinned,
+        "next_deadline": pinned[0] if pinned else None,
+        "petitions": case.petitions.select_related("addressed_to").order_by("-filed_on", "-id"),
+        "documents": case.documents.select_related("uploaded_by")[:20],
+        "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
+        "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
+        "today": today,
+        **_timeline_context(request, case),
+    }
+    return render(request, "cases/case_detail.html", context)
+
+
+def case_timeline(request, pk):
+    """The timeline alone: htmx "load more" and filter changes, or a plain page without JS."""
+    case = access.get_case_for(request.user, pk)
+    context = {"case": case, **_timeline_context(request, case)}
+    template = (
+        "cases/partials/timeline_entries.html" if request.htmx else "cases/timeline_page.html"
+    )
+    return render(request, template, context)

@@ -1,0 +1,97 @@
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from cases import access, services
+from cases.access import Level
+from cases.forms import DeadlineForm, StatusForm
+from cases.models import DEADLINE_TRANSITIONS, DEFAULT_REMINDER_DAYS, Deadline
+
+from .common import run_service
+
+
+def _fields(data: dict) -> dict:
+    fields = dict(data)
+    if fields.get("reminder_days") is None:
+        fields["reminder_days"] = list(DEFAULT_REMINDER_DAYS.get(fields["kind"], []))
+    return fields
+
+
+@require_http_methods(["GET", "POST"])
+def deadline_create(request, case_pk):
+    case = access.get_case_for(request.user, case_pk, level=Level.EDIT)
+    initial = {}
+    petition_id = request.GET.get("petition", "")
+    if petition_id.isdigit():
+        initial["petition"] = case.petitions.filter(pk=int(petition_id)).first()
+    form = DeadlineForm(request.POST or None, case=case, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        response = run_service(
+            form,
+            lambda: services.deadline_create(
+                case=case, by=request.user, **_fields(form.cleaned_data)
+            ),
+            success=_("Deadline set."),
+            request=request,
+            redirect_to=reverse("cases:case-detail", args=[case.pk]),
+        )
+        if response:
+            return response
+    return render(request, "cases/deadline_form.html", {"form": form, "case": case})
+
+
+@require_http_methods(["GET", "POST"])
+def deadline_edit(request, pk):
+    deadline = access.get_for(request.user, Deadline.objects.all(), pk, level=Level.EDIT)
+    form = DeadlineForm(request.POST or None, instance=deadline, case=deadline.case)
+    if request.method == "POST" and form.is_valid():
+        response = run_service(
+            form,
+            lambda: services.deadline_update(
+                deadline=deadline, by=request.user, **_fields(form.cleaned_data)
+            ),
+            success=_("Deadline saved."),
+            request=request,
+            redirect_to=reverse("cases:case-detail", args=[deadline.case_id]),
+        )
+        if response:
+            return response
+    return render(
+        request,
+        "cases/deadline_form.html",
+        {"form": form, "case": deadline.case, "deadline": deadline},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def deadline_status(request, pk):
+    deadline = access.get_for(request.user, Deadline.objects.all(), pk, level=Level.EDIT)
+    choices = services.allowed_next(deadline, DEADLINE_TRANSITIONS)
+    wanted = request.GET.get("to")
+    form = StatusForm(request.POST or None, choices=choices, initial={"to": wanted})
+    if request.method == "POST" and form.is_valid():
+        response = run_service(
+            form,
+            lambda: services.deadline_change_status(
+                deadline=deadline,
+                to=form.cleaned_data["to"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            ),
+            success=_("Deadline updated."),
+            request=request,
+            redirect_to=reverse("cases:case-detail", args=[deadline.case_id]),
+        )
+        if response:
+            return response
+    return render(
+        request,
+        "cases/status_form.html",
+        {
+            "form": form,
+            "case": deadline.case,
+            "subject": deadline,
+            "current": deadline.get_status_display(),
+        },
+    )

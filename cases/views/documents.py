@@ -1,0 +1,57 @@
+from django.http import FileResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from cases import access, services
+from cases.access import Level
+from cases.forms import DocumentForm
+from cases.models import Document
+
+from .common import run_service
+
+
+@require_http_methods(["GET", "POST"])
+def document_upload(request, case_pk):
+    case = access.get_case_for(request.user, case_pk, level=Level.EDIT)
+    form = DocumentForm(request.POST or None, request.FILES or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        response = run_service(
+            form,
+            lambda: services.document_store(
+                case=case,
+                upload=data["file"],
+                by=request.user,
+                title=data["title"],
+                description=data["description"],
+                petition=data["petition"],
+                event=data["event"],
+            ),
+            success=_("Document stored."),
+            request=request,
+            redirect_to=lambda document: reverse("cases:document-detail", args=[document.pk]),
+        )
+        if response:
+            return response
+    return render(request, "cases/document_form.html", {"form": form, "case": case})
+
+
+def document_detail(request, pk):
+    document = access.get_for(request.user, Document.objects.select_related("uploaded_by"), pk)
+    return render(
+        request, "cases/document_detail.html", {"document": document, "case": document.case}
+    )
+
+
+def document_download(request, pk):
+    document = access.get_for(request.user, Document.objects.all(), pk)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

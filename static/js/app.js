@@ -1,0 +1,38 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Ask before anything destructive: <form data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+
+  // Inline formsets: "Add another" clones the empty form; rows are removed by their checkbox.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-formset-add]");
+    if (!button) return;
+    event.preventDefault();
+    var prefix = button.getAttribute("data-formset-add");
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var template = document.getElementById(prefix + "-empty");
+    var rows = document.getElementById(prefix + "-rows");
+    if (!total || !template || !rows) return;
+    var index = parseInt(total.value, 10);
+    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    rows.insertAdjacentHTML("beforeend", html);
+    total.value = String(index + 1);
+    var first = rows.lastElementChild && rows.lastElementChild.querySelector("select, input, textarea");
+    if (first) first.focus();
+  });
+
+  // Language switcher: submit on change (a button is there for keyboard and no-JS use).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-autosubmit]")) {
+      event.target.form.submit();
+    }
+  });
+})();
