@@ -244,8 +244,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 elif urlsplit(CELERY_BROKER_URL).scheme not in {"redis", "rediss", "amqp", "memory"}:
     raise ImproperlyConfigured(
         f"The environment variable CELERY_BROKER_URL must be a redis:// address "
@@ -260,6 +263,9 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat remembers when it last ran each schedule (advocacy/celery.py) in this file.
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Logging ---------------------------------------------------------------------------------
 LOGGING = {

@@ -2,6 +2,7 @@ from django.urls import path
 
 from cases.views import (
     account,
+    calendar,
     cases,
     deadlines,
     documents,
@@ -39,4 +40,5 @@ urlpatterns = [
     path("people/<int:pk>/edit/", prisoners.prisoner_edit, name="prisoner-edit"),
     path("documents/<int:pk>/", documents.document_detail, name="document-detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document-download"),
+    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

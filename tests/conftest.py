@@ -99,3 +99,31 @@ def case(lead_org, coordinator):
 def _fast_password_hashing(settings):
     # Real hashers are slow on purpose; tests only need a working one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Reminders: broker and mail server -------------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def _celery_broker_in_memory():
+    # Tasks enqueued after a commit (a reminder due at once) go to an in-process queue, not to
+    # the demo's broker folder under var/. The Celery worker test points the app at Redis.
+    from advocacy.celery import app
+
+    app.conf.broker_url = "memory://"
+    app.conf.broker_transport_options = {}
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback that Django's SMTP backend sends to."""
+    from tests.smtp import SmtpSink
+
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 5
+        yield sink

@@ -28,6 +28,7 @@ from .prisoners import (
     WishStatus,
 )
 from .profiles import UserProfile
+from .reminders import Reminder, ReminderKind, ReminderStatus
 from .timeline import TimelineEntry
 
 __all__ = [
@@ -58,6 +59,9 @@ __all__ = [
     "Priority",
     "Prisoner",
     "Registration",
+    "Reminder",
+    "ReminderKind",
+    "ReminderStatus",
     "RiskLevel",
     "StatusChangeOutsideServiceError",
     "TimelineEntry",

@@ -12,13 +12,24 @@ from .events import event_log
 from .petitions import petition_change_status, petition_create
 from .prisoners import prisoner_change_custody, prisoner_create
 from .profiles import profile_get
+from .reminders import (
+    calendar_token_regenerate,
+    case_mute,
+    reminder_retry,
+    reminders_dispatch,
+    reminders_plan,
+    reminders_replan_for_user,
+    reminders_replan_open,
+)
 from .transitions import allowed_next
 
 __all__ = [
     "allowed_next",
+    "calendar_token_regenerate",
     "case_assign_reference",
     "case_change_status",
     "case_create",
+    "case_mute",
     "case_share",
     "deadline_change_status",
     "deadline_create",
@@ -31,5 +42,10 @@ __all__ = [
     "prisoner_change_custody",
     "prisoner_create",
     "profile_get",
+    "reminder_retry",
+    "reminders_dispatch",
+    "reminders_plan",
+    "reminders_replan_for_user",
+    "reminders_replan_open",
     "system_actor",
 ]

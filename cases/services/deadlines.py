@@ -20,6 +20,7 @@ from cases.models import (
 from cases.models.dates import period_end
 from cases.models.deadlines import MAX_REMINDER_DAYS
 
+from .reminders import reminders_plan
 from .transitions import apply_transition, save_tracked
 
 
@@ -90,6 +91,7 @@ def deadline_create(
     deadline.full_clean()
     save_tracked(deadline, by=by, reason=reason)
     deadline.assignees.set(list(assignees))
+    reminders_plan(deadline=deadline)
     return deadline
 
 
@@ -108,6 +110,7 @@ def deadline_update(
     save_tracked(deadline, by=by, reason=reason)
     if assignees is not None:
         deadline.assignees.set(list(assignees))
+    reminders_plan(deadline=deadline)  # moved or reassigned: re-plan, cancel what is obsolete
     return deadline
 
 
@@ -116,11 +119,15 @@ def deadline_change_status(
 ) -> Deadline:
     """Mark a deadline done, cancelled or missed (or reopen it), saying why."""
     completed_at = timezone.now() if to == DeadlineStatus.DONE else None
-    return apply_transition(
-        instance=deadline,
-        to=to,
-        by=by,
-        reason=reason,
-        transitions=DEADLINE_TRANSITIONS,
-        changes={"completed_at": completed_at},
-    )
+    with transaction.atomic():
+        apply_transition(
+            instance=deadline,
+            to=to,
+            by=by,
+            reason=reason,
+            transitions=DEADLINE_TRANSITIONS,
+            changes={"completed_at": completed_at},
+        )
+        # Done, cancelled or missed: pending reminders are cancelled; reopened: planned again.
+        reminders_plan(deadline=deadline)
+    return deadline

@@ -1,0 +1,74 @@
+"""One reminder dispatch round, for installations that run cron instead of Celery beat.
+
+    * * * * *  manage.py send_due_reminders           # every minute: send what is due
+    17 * * * * manage.py send_due_reminders --replan  # hourly: re-plan every open deadline too
+"""
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+from cases.services import reminders
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = "Send the reminder emails that are due now (one dispatch round), then exit."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--replan",
+            action="store_true",
+            help="First re-plan the reminders of every open deadline (as beat does hourly).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=_positive,
+            default=reminders.BATCH_SIZE,
+            help=f"Emails sent per SMTP connection (default {reminders.BATCH_SIZE}).",
+        )
+        parser.add_argument(
+            "--time-budget",
+            type=_positive,
+            default=int(reminders.TIME_BUDGET.total_seconds()),
+            help="Stop claiming new reminders after this many seconds (default "
+            f"{int(reminders.TIME_BUDGET.total_seconds())}); the next run carries on.",
+        )
+
+    def handle(self, *args, replan: bool, batch_size: int, time_budget: int, **options):
+        try:
+            if replan:
+                count = reminders.reminders_replan_open()
+                self.stdout.write(f"Re-planned the reminders of {count} deadline(s).")
+            result = reminders.reminders_dispatch(
+                batch_size=batch_size, time_budget=dt.timedelta(seconds=time_budget)
+            )
+        except DatabaseError as exc:
+            raise CommandError(
+                f"Could not read the reminder outbox ({exc}). Is the database migrated "
+                "(manage.py migrate) and reachable?"
+            ) from exc
+        self.stdout.write(
+            f"Sent {result.sent} email(s) for {result.delivered_rows} reminder(s); "
+            f"{result.retrying} to retry, {result.failed} failed, {result.cancelled} cancelled, "
+            f"{result.recovered} recovered from a stopped worker."
+        )
+        if result.more:
+            self.stdout.write("Stopped at the time budget; run again to send the rest.")
+        if result.failed:
+            self.stderr.write(
+                self.style.ERROR(
+                    f"{result.failed} reminder(s) could not be delivered after every attempt; "
+                    "the coordinators of their cases are told, and the admin lists them."
+                )
+            )

@@ -1,0 +1,170 @@
+"""The reminder outbox: one row per email we owe someone about a deadline.
+
+A row is planned (``cases.services.reminders.reminders_plan``) when a deadline is created,
+moved, reassigned, completed or cancelled, and sent by the dispatcher once it is due. The row
+is the whole truth about that email: when it is due, whether it went out, how often sending
+failed and why, and the Message-ID it carries on every attempt (so that the one possible
+duplicate, a resend after a worker died mid-send, collapses in mail clients).
+
+This is a queue table, not a tracked domain model: the dispatcher claims rows with conditional
+``UPDATE``s on ``status``, which is what makes "each reminder once" hold.
+"""
+
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .base import TimestampedModel
+
+# Sending is retried with exponential backoff (1, 2, 4, ... minutes, at most an hour between
+# tries); after this many attempts the row is marked failed and the coordinators are told.
+MAX_ATTEMPTS = 8
+
+
+def new_message_id() -> str:
+    """A Message-ID fixed when the row is planned and reused on every attempt."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<reminder.{uuid.uuid4().hex}@{domain}>"
+
+
+class ReminderKind(models.TextChoices):
+    REMINDER = "reminder", _("Reminder before the deadline")
+    OVERDUE = "overdue", _("Overdue notice")
+    FAILURE_REPORT = "failure_report", _("Report of an undelivered reminder")
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Reminder(TimestampedModel):
+    """One email about one deadline, for one recipient, at one reminder point.
+
+    The reminder point ``point_on`` is the day the email is about: for a reminder, the due day
+    minus its lead days (``days_before``); for an overdue notice, the due day it reports; for a
+    failure report, the point of the reminder that could not be delivered. Moving a deadline
+    therefore makes new points (new rows) and leaves the old rows as a record.
+    """
+
+    deadline = models.ForeignKey(
+        "cases.Deadline",
+        verbose_name=_("deadline"),
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=ReminderKind.choices, default=ReminderKind.REMINDER
+    )
+    point_on = models.DateField(_("reminder point"))
+    days_before = models.PositiveSmallIntegerField(_("days before"), null=True, blank=True)
+    about = models.ForeignKey(
+        "self",
+        verbose_name=_("undelivered reminder"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="failure_reports",
+        help_text=_("For a failure report: the reminder that could not be delivered."),
+    )
+    digest = models.BooleanField(
+        _("in the daily digest"),
+        default=False,
+        help_text=_("The recipient gets one daily email instead of one per reminder."),
+    )
+    scheduled_for = models.DateTimeField(_("scheduled for"))
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"),
+        help_text=_("When the dispatcher may take the row: the scheduled time, or a retry."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    cancelled_reason = models.CharField(_("why cancelled"), max_length=200, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    claim_token = models.UUIDField(_("claim"), null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=255, default=new_message_id)
+
+    class Meta:
+        ordering = ["scheduled_for", "id"]
+        verbose_name = _("reminder email")
+        verbose_name_plural = _("reminder emails")
+        constraints = [
+            # One email per deadline, recipient and reminder point: planning twice, or two
+            # planners at once, cannot owe anyone the same reminder twice.
+            models.UniqueConstraint(
+                fields=["deadline", "recipient", "kind", "point_on"],
+                condition=models.Q(kind__in=["reminder", "overdue"]),
+                name="reminder_one_per_point",
+            ),
+            models.UniqueConstraint(
+                fields=["about", "recipient"],
+                condition=models.Q(kind="failure_report"),
+                name="reminder_one_failure_report_each",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ReminderStatus.values), name="reminder_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ReminderKind.values), name="reminder_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="reminder") & models.Q(days_before__isnull=False))
+                | (~models.Q(kind="reminder") & models.Q(days_before__isnull=True)),
+                name="reminder_days_before_iff_reminder",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="failure_report") & models.Q(about__isnull=False))
+                | (~models.Q(kind="failure_report") & models.Q(about__isnull=True)),
+                name="reminder_about_iff_failure_report",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(status="sent") & models.Q(sent_at__isnull=False))
+                | (~models.Q(status="sent") & models.Q(sent_at__isnull=True)),
+                name="reminder_sent_at_iff_sent",
+            ),
+            # A row being sent always belongs to one claim, which runs out at a known time.
+            models.CheckConstraint(
+                condition=~models.Q(status="sending")
+                | (models.Q(claim_token__isnull=False) & models.Q(lease_expires_at__isnull=False)),
+                name="reminder_sending_has_lease",
+            ),
+        ]
+        indexes = [
+            # The dispatcher's "due now" query (cases.selectors.reminders.reminders_due, run
+            # every minute): pending rows by next_attempt_at. Partial, so a million rows
+            # planned for later cost a range scan that finds nothing.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="reminder_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # Recovery of rows whose worker died mid-send
+            # (cases.selectors.reminders.reminders_with_expired_lease): only "sending" rows.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="reminder_lease_idx",
+                condition=models.Q(status="sending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} #{self.pk} → {self.recipient} ({self.get_status_display()})"
+        )
