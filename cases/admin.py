@@ -373,3 +373,59 @@ class DocumentAdmin(TrackedAdmin):
         )
         obj.pk = stored.pk
         obj.__dict__.update(stored.__dict__)
+
+
+# --- Reminder outbox -------------------------------------------------------------------------
+@admin.register(models.Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """The reminder outbox, read-only: what went out, what waits, what failed and why.
+
+    Rows are written by the planner and the dispatcher only; the one thing staff may do is
+    send failed reminders again once the cause (an address, the mail server) is fixed.
+    """
+
+    list_display = [
+        "scheduled_for",
+        "case_reference",
+        "deadline",
+        "recipient",
+        "kind",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind", "digest"]
+    search_fields = [
+        "deadline__title",
+        "deadline__case__reference",
+        "recipient__username",
+        "recipient__email",
+        "message_id",
+    ]
+    list_select_related = ["deadline__case", "recipient"]
+    date_hierarchy = "scheduled_for"
+    actions = ["send_again"]
+
+    @admin.display(description=_("case"), ordering="deadline__case__reference")
+    def case_reference(self, obj):
+        return obj.deadline.case.reference
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the outbox is the record of what was sent: nothing is deleted
+
+    @admin.action(description=_("Send the selected failed reminders again"))
+    def send_again(self, request, queryset):
+        count = sum(
+            services.reminder_retry(reminder=reminder)
+            for reminder in queryset.filter(status=models.ReminderStatus.FAILED)
+        )
+        self.message_user(
+            request, _("%(count)d failed reminder(s) will be sent again.") % {"count": count}
+        )

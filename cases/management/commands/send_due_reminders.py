@@ -1,7 +1,9 @@
 """One reminder dispatch round, for installations that run cron instead of Celery beat.
 
-    * * * * *  manage.py send_due_reminders           # every minute: send what is due
-    17 * * * * manage.py send_due_reminders --replan  # hourly: re-plan every open deadline too
+A crontab doing what beat does (advocacy/celery.py)::
+
+    * * * * *   manage.py send_due_reminders            (every minute: send what is due)
+    17 * * * *  manage.py send_due_reminders --replan   (hourly: re-plan open deadlines first)
 """
 
 import datetime as dt

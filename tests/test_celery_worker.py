@@ -1,0 +1,79 @@
+"""A real Celery worker on the Redis broker delivers a due reminder to a real SMTP server."""
+
+import datetime as dt
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+from django.utils import timezone
+
+from advocacy.celery import app
+from cases import tasks
+from cases.models import Reminder, ReminderStatus
+from tests import factories
+
+
+def _forget_connections() -> None:
+    """Drop the app's cached broker connections so the next message uses the new broker."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_on_redis(redis_url):
+    """The project's Celery app, pointed at Redis for this test, then back to memory."""
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+    app.conf.broker_url = redis_url
+    app.conf.broker_transport_options = {}
+    _forget_connections()
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)  # leftovers of old runs
+    yield app
+    _forget_connections()
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+
+
+def wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_delivers_a_due_reminder_end_to_end(
+    celery_on_redis, smtp_server, case, coordinator
+):
+    with start_worker(celery_on_redis, pool="solo", perform_ping_check=False):
+        # Two days before the visit, its 3-day point has passed: planned as due at once, and
+        # the dispatch is enqueued when the deadline's transaction commits.
+        with transaction.atomic():
+            visit = factories.make_deadline(
+                case=case,
+                by=coordinator,
+                due_on=timezone.localdate() + dt.timedelta(days=2),
+                assignees=[coordinator],
+            )
+            time.sleep(0.5)
+            assert smtp_server.messages == []  # nothing leaves before the commit
+
+        assert wait_for(lambda: len(smtp_server.messages) == 1), "no email reached the server"
+
+        # A second dispatch round (as beat sends every minute) sends nothing again.
+        tasks.dispatch_due_reminders.delay()
+        time.sleep(2)
+
+    [email] = smtp_server.messages
+    row = Reminder.objects.get(deadline=visit, status=ReminderStatus.SENT)
+    assert email["To"] == "coordinator@example.org"
+    assert email["Message-ID"] == row.message_id
+    assert email["Subject"] == (
+        f"[{case.reference}] In 2 days: Follow-up visit ({visit.due_display})"
+    )
+    assert len(smtp_server.messages) == 1
