@@ -29,8 +29,11 @@ demo: install
 	DEBUG=1 $(RUN) python manage.py migrate --no-input -v 0
 	DEBUG=1 $(RUN) python manage.py load_demo --shift-to-today
 	@echo
-	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)."
-	DEBUG=1 $(RUN) python manage.py runserver $(HOST):$(PORT)
+	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the server, the worker and beat)."
+	@echo "Emails the demo sends (deadline reminders) are saved under $${DATA_DIR:-var}/emails/."
+	DEBUG=1 DEMO_ADDR=$(HOST):$(PORT) PYTHONUNBUFFERED=1 \
+	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
+	  $(RUN) honcho -f Procfile.dev start
 
 demo-reset:
 	rm -rf var/db.sqlite3 var/documents var/broker var/emails

@@ -670,6 +670,7 @@ def _send_each(rows: list[Reminder], token, result: DispatchResult, stop_at: flo
                     if _finish(row, token, status=ReminderStatus.SENT, sent_at=timezone.now()):
                         result.sent += 1
                         result.delivered_rows += 1
+                        log.info("Sent %s %s to %s.", row.kind, row.pk, row.recipient.email)
                     continue
                 # The connection may be unusable now; start a fresh one for the next row.
                 _close(mail)
@@ -761,6 +762,7 @@ def _send_digest(rows: list[Reminder], token, result: DispatchResult) -> None:
     if error is None:
         sent_at = timezone.now()
         result.sent += 1
+        log.info("Sent a digest of %s reminder(s) to %s.", len(rows), rows[0].recipient.email)
         for row in rows:
             if _finish(
                 row, token, status=ReminderStatus.SENT, sent_at=sent_at, message_id=message_id
