@@ -1,11 +1,13 @@
 """Forms validate and normalise what people type; services decide what happens."""
 
+import functools
 import zoneinfo
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from cases import access
@@ -55,6 +57,35 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in items]
 
 
+class SafeModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids out of the database's integer range instead of letting the query fail."""
+
+    _LIMIT = 2**63 - 1
+
+    def _check_values(self, value):
+        for item in value or ():
+            try:
+                number = int(str(item))
+            except ValueError:
+                continue  # the parent class refuses it with its own message
+            if not -self._LIMIT <= number <= self._LIMIT:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": item},
+                )
+        return super()._check_values(value)
+
+
+def formfield(db_field, **kwargs):
+    """ModelForm field factory: many-to-many fields get the range-checked field."""
+    from django.db import models
+
+    if isinstance(db_field, models.ManyToManyField):
+        kwargs["form_class"] = SafeModelMultipleChoiceField
+    return db_field.formfield(**kwargs)
+
+
 def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Show a service's refusal beside the fields it names, or at the top of the form."""
     if hasattr(error, "error_dict"):
@@ -80,6 +111,7 @@ def _case_people_users(case: Case):
 class CaseForm(forms.ModelForm):
     class Meta:
         model = Case
+        formfield_callback = formfield
         fields = ["title", "summary", "priority", "lead_organization", "prisoners", "opened_on"]
         widgets = {
             "opened_on": DateInput(),
@@ -232,6 +264,7 @@ class PetitionForm(forms.ModelForm):
 
     class Meta:
         model = Petition
+        formfield_callback = formfield
         fields = [
             "title",
             "reference",
@@ -316,6 +349,7 @@ class PetitionStatusForm(StatusForm):
 class EventForm(forms.ModelForm):
     class Meta:
         model = Event
+        formfield_callback = formfield
         fields = [
             "kind",
             "occurred_on",
@@ -358,10 +392,37 @@ class QuickEventForm(forms.ModelForm):
 
 
 # --- Deadlines -------------------------------------------------------------------------------
-def _time_zone_choices():
-    return [("", _("The installation's time zone"))] + [
-        (name, name) for name in sorted(zoneinfo.available_timezones())
-    ]
+@functools.cache
+def _time_zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+class TimeZoneInput(forms.TextInput):
+    """A text box with the IANA names offered as suggestions (one <datalist>, quick to render)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id', name)}-choices"
+        self.attrs["list"] = list_id
+        self.attrs.setdefault("autocomplete", "off")
+        box = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">', ((n,) for n in _time_zone_names()))
+        return format_html('{}<datalist id="{}">{}</datalist>', box, list_id, options)
+
+
+class TimeZoneField(forms.CharField):
+    widget = TimeZoneInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("help_text", _("An IANA name such as Europe/Kyiv or Asia/Seoul."))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value).strip()
+        if value and value not in _time_zone_names():
+            raise ValidationError(_("Unknown time zone; use a name such as Europe/Kyiv."))
+        return value
 
 
 class ReminderDaysField(forms.CharField):
@@ -393,10 +454,11 @@ class DeadlineForm(forms.ModelForm):
         required=False,
         help_text=_("E.g. 3, 1, 0 (0 = that morning). Empty: the usual days for this kind."),
     )
-    due_timezone = forms.ChoiceField(label=_("Time zone"), required=False, choices=())
+    due_timezone = TimeZoneField(label=_("Time zone"))
 
     class Meta:
         model = Deadline
+        formfield_callback = formfield
         fields = [
             "kind",
             "title",
@@ -425,7 +487,6 @@ class DeadlineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["petition"].queryset = case.petitions.all()
         self.fields["assignees"].queryset = _case_people_users(case)
-        self.fields["due_timezone"].choices = _time_zone_choices()
 
     def clean(self):
         cleaned = super().clean()
@@ -457,15 +518,12 @@ class DocumentForm(forms.Form):
 
 # --- The user's own settings -----------------------------------------------------------------
 class ProfileForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(label=_("Time zone"), required=False, choices=())
+    time_zone = TimeZoneField(label=_("Time zone"))
 
     class Meta:
         model = UserProfile
         fields = ["time_zone", "language", "email_mode"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = _time_zone_choices()
 
 
 class CaseSearchForm(forms.Form):
