@@ -389,6 +389,7 @@ class QuickEventForm(forms.ModelForm):
         model = Event
         fields = ["kind", "occurred_on", "occurred_on_precision", "title"]
         widgets = {"occurred_on": DateInput()}
+        help_texts = {"occurred_on": ""}
 
 
 # --- Deadlines -------------------------------------------------------------------------------
@@ -523,7 +524,6 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = UserProfile
         fields = ["time_zone", "language", "email_mode"]
-
 
 
 class CaseSearchForm(forms.Form):

@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from cases.forms import apply_service_errors
 
 
-def run_service(form, call, *, success: str, request, redirect_to):
+def run_service(form, call, *, success: str | None, request, redirect_to):
     """Call a service inside one transaction; on refusal, show why on the form.
 
     Returns a redirect on success, or None so the view re-renders the form with the input kept.
@@ -19,6 +19,7 @@ def run_service(form, call, *, success: str, request, redirect_to):
     except ValidationError as error:
         apply_service_errors(form, error)
         return None
-    messages.success(request, success)
+    if success:
+        messages.success(request, success)
     target = redirect_to(result) if callable(redirect_to) else redirect_to
     return redirect(target)

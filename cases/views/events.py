@@ -39,7 +39,8 @@ def event_create(request, case_pk):
                 authorities=data.get("authorities", ()),
                 prisoners=data.get("prisoners", ()),
             ),
-            success=_("Event logged."),
+            # The quick add shows its result in the timeline it returns; no message needed.
+            success=None if quick and request.htmx else _("Event logged."),
             request=request,
             redirect_to=reverse("cases:case-detail", args=[case.pk]),
         )
