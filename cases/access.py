@@ -121,15 +121,18 @@ def prisoners_visible_to(user) -> QuerySet[Prisoner]:
 
 
 def may_see_identity(user, prisoner: Prisoner) -> bool:
-    """Legal names are need-to-know: the lead organization's coordinators (and superusers)."""
+    """Legal names are need-to-know: coordinators of a lead organization of one of the
+    person's cases, members of it granted identity access, and superusers."""
     if not _is_signed_in(user):
         return False
     if _sees_everything(user):
         return True
     lead_orgs = prisoner.cases.values("lead_organization_id")
-    return Membership.objects.filter(
-        user=user, organization_id__in=lead_orgs, role=Membership.Role.COORDINATOR
-    ).exists()
+    return (
+        Membership.objects.filter(user=user, organization_id__in=lead_orgs)
+        .filter(Q(role=Membership.Role.COORDINATOR) | Q(identity_access=True))
+        .exists()
+    )
 
 
 def organizations_of(user) -> list[int]:

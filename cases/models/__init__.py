@@ -1,3 +1,4 @@
+from .audit import AccessLog
 from .base import StatusChangeOutsideServiceError
 from .cases import CASE_TRANSITIONS, Case, CaseReferenceCounter, CaseShare, CaseStatus, Priority
 from .dates import DatePrecision, format_fuzzy_date
@@ -32,6 +33,7 @@ from .reminders import Reminder, ReminderKind, ReminderStatus
 from .timeline import TimelineEntry
 
 __all__ = [
+    "AccessLog",
     "CASE_TRANSITIONS",
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",

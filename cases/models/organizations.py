@@ -64,6 +64,14 @@ class Membership(TimestampedModel):
         related_name="memberships",
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    identity_access = models.BooleanField(
+        _("may see identities"),
+        default=False,
+        help_text=_(
+            "Legal names of people of concern are shown only to coordinators and to members "
+            "granted this."
+        ),
+    )
 
     history = history()
 

@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The access log is append-only.")
+
+
+class AccessLog(models.Model):
+    """Who looked at what: viewing a case, revealing an identity, downloading, exporting.
+
+    Append-only: rows are written by ``cases.services.audit.access_log_record`` and never
+    changed or deleted by the application.
+    """
+
+    class Action(models.TextChoices):
+        VIEW_CASE = "view_case", _("Viewed the case")
+        REVEAL_IDENTITY = "reveal_identity", _("Revealed an identity")
+        DOWNLOAD_DOCUMENT = "download_document", _("Downloaded a document")
+        EXPORT = "export", _("Exported data")
+
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    username = models.CharField(_("user name"), max_length=150)
+    case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("case"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="access_log",
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    target = models.CharField(
+        _("what"), max_length=200, blank=True, help_text="A code or id, never a legal name."
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            # The case's access log page (lead coordinators) reads it newest first.
+            models.Index(fields=["case", "-at"], name="accesslog_case_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only.")
