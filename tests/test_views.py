@@ -61,8 +61,8 @@ def test_case_page(request, client, scenario, name, expected):
         body = response.content.decode()
         assert "Protection petition" in body
         assert "POW-A" in body
-        # The legal name is for the lead organization's coordinators only.
-        assert ("Secret Legal Name" in body) == (name == "coordinator")
+        # Identities are need-to-know: the case page never shows a legal name.
+        assert "Secret Legal Name" not in body
 
 
 @pytest.mark.django_db
@@ -436,3 +436,108 @@ def test_sign_in_page_and_sign_out(client, editor):
     assert client.get(reverse("cases:home")).status_code == 200
     client.post(reverse("logout"))
     assert client.get(reverse("cases:home")).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("coordinator", 200),
+        ("editor", 403),
+        ("viewer", 403),
+        ("partner", 403),
+        ("outsider", 404),
+        ("anonymous", 302),
+    ],
+)
+def test_revealing_an_identity_is_for_coordinators_and_is_logged(
+    request, client, scenario, name, expected
+):
+    from cases.models import AccessLog
+
+    user = persona(request, name)
+    prisoner = scenario["prisoner"]
+    client = as_user(client, user)
+    detail = client.get(reverse("cases:prisoner-detail", args=[prisoner.pk]))
+    if detail.status_code == 200:
+        body = detail.content.decode()
+        assert "Secret Legal Name" not in body
+        assert ("Reveal the legal name" in body) == (name == "coordinator")
+    response = client.post(reverse("cases:prisoner-reveal", args=[prisoner.pk]))
+    assert response.status_code == expected
+    reveals = AccessLog.objects.filter(action="reveal_identity")
+    if expected == 200:
+        assert "Secret Legal Name" in response.content.decode()
+        assert reveals.get().user == user
+        log = client.get(reverse("cases:case-access-log", args=[scenario["case"].pk]))
+        assert "Revealed an identity" in log.content.decode()
+    else:
+        assert not reveals.exists()
+
+
+@pytest.mark.django_db
+def test_member_granted_identity_access_may_reveal(client, scenario, editor, lead_org):
+    from cases.models import Membership
+
+    membership = Membership.objects.get(user=editor, organization=lead_org)
+    membership.identity_access = True
+    membership.save()
+    client.force_login(editor)
+    response = client.post(reverse("cases:prisoner-reveal", args=[scenario["prisoner"].pk]))
+    assert response.status_code == 200
+    assert "Secret Legal Name" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_viewing_a_case_is_logged_and_the_log_is_for_coordinators(
+    client, scenario, editor, coordinator
+):
+    from cases.models import AccessLog
+
+    client.force_login(editor)
+    client.get(reverse("cases:case-detail", args=[scenario["case"].pk]))
+    assert AccessLog.objects.filter(action="view_case", user=editor).count() == 1
+    assert (
+        client.get(reverse("cases:case-access-log", args=[scenario["case"].pk])).status_code == 403
+    )
+    client.force_login(coordinator)
+    body = client.get(reverse("cases:case-access-log", args=[scenario["case"].pk])).content.decode()
+    assert "editor" in body and "Viewed the case" in body
+
+
+@pytest.mark.django_db
+def test_the_access_log_cannot_be_changed(scenario, editor):
+    from cases.models import AccessLog
+    from cases.services import access_log_record
+
+    row = access_log_record(user=editor, action="view_case", case=scenario["case"])
+    with pytest.raises(PermissionError):
+        row.save()
+    with pytest.raises(PermissionError):
+        row.delete()
+    with pytest.raises(PermissionError):
+        AccessLog.objects.all().delete()
+    with pytest.raises(PermissionError):
+        AccessLog.objects.update(target="x")
+
+
+@pytest.mark.django_db
+def test_unsharing_ends_the_partners_access_and_is_on_record(
+    client, scenario, coordinator, partner
+):
+    from cases.models import CaseShare
+
+    share = CaseShare.objects.get(case=scenario["case"])
+    client.force_login(partner)
+    assert client.get(reverse("cases:case-detail", args=[scenario["case"].pk])).status_code == 200
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("cases:case-unshare", args=[scenario["case"].pk, share.pk]),
+        {"reason": "Partner left the coalition"},
+    )
+    assert response.status_code == 302
+    deleted = CaseShare.history.filter(history_type="-").get()
+    assert deleted.history_user == coordinator
+    assert deleted.history_change_reason == "Partner left the coalition"
+    client.force_login(partner)
+    assert client.get(reverse("cases:case-detail", args=[scenario["case"].pk])).status_code == 404

@@ -47,11 +47,12 @@ def _display(model_field, value) -> str:
     return str(value)
 
 
-def readable_history(obj, *, user, limit: int = 100) -> list[HistoryItem]:
-    """Newest first. Identity fields are left out unless the user may see identities."""
+def readable_history(obj, *, user, limit: int = 100, identity: bool = False) -> list[HistoryItem]:
+    """Newest first. Identity fields are left out unless asked for (``identity``, after a
+    logged reveal) by a user who may see identities."""
     model = type(obj)
     excluded = set(_NEVER_SHOWN)
-    if isinstance(obj, Prisoner) and not access.may_see_identity(user, obj):
+    if isinstance(obj, Prisoner) and not (identity and access.may_see_identity(user, obj)):
         excluded |= _IDENTITY_FIELDS
     m2m = {f.name for f in model._meta.many_to_many}
     excluded |= m2m

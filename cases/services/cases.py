@@ -118,3 +118,11 @@ def case_add_prisoner(*, case: Case, prisoner: Prisoner, by: AbstractBaseUser) -
     case._history_user = by
     case._change_reason = f"{prisoner.code} added to the case"
     case.prisoners.add(prisoner)
+
+
+@transaction.atomic
+def case_unshare(*, share: CaseShare, by: AbstractBaseUser, reason: str) -> None:
+    """Stop sharing a case with a partner; the deletion is on record with who and why."""
+    share._history_user = by
+    share._change_reason = reason
+    share.delete()

@@ -1,14 +1,15 @@
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import access, services
 from cases.access import Level
 from cases.forms import CaseForm, CaseSearchForm, QuickEventForm, ShareForm, StatusForm
-from cases.models import CASE_TRANSITIONS
+from cases.models import CASE_TRANSITIONS, AccessLog
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.cases import CaseFilters, case_list
 
@@ -141,7 +142,11 @@ def case_share(request, pk):
         )
         if response:
             return response
-    return render(request, "cases/share_form.html", {"form": form, "case": case})
+    return render(
+        request,
+        "cases/share_form.html",
+        {"form": form, "case": case, "shares": case.shares.select_related("organization")},
+    )
 
 
 def _timeline_params(request, case):
@@ -178,14 +183,16 @@ def case_detail(request, pk):
     level = access.case_level(request.user, case)
     today = timezone.localdate()
     prisoners = list(case.prisoners.select_related("detaining_authority"))
-    for prisoner in prisoners:
-        prisoner.show_identity = access.may_see_identity(request.user, prisoner)
+    services.access_log_record(
+        user=request.user, action=AccessLog.Action.VIEW_CASE, case=case, target=case.reference
+    )
     pinned = timeline_selectors.pinned_deadlines(case, today=today)
     context = {
         "case": case,
         "level": level,
         "can_edit": level >= Level.EDIT,
         "can_manage": level >= Level.MANAGE,
+        # Only the case page itself is logged, not its partial refreshes.
         "prisoners": prisoners,
         "shares": case.shares.select_related("organization"),
         "pinned": pinned,
@@ -208,3 +215,20 @@ def case_timeline(request, pk):
         "cases/partials/timeline_entries.html" if request.htmx else "cases/timeline_page.html"
     )
     return render(request, template, context)
+
+
+@require_POST
+def case_unshare(request, pk, share_pk):
+    case = access.get_case_for(request.user, pk, level=Level.MANAGE)
+    share = get_object_or_404(case.shares.select_related("organization"), pk=share_pk)
+    reason = request.POST.get("reason", "").strip() or _("Sharing ended")
+    services.case_unshare(share=share, by=request.user, reason=reason)
+    messages.success(request, _("%(org)s no longer sees this case.") % {"org": share.organization})
+    return redirect("cases:case-share", pk=case.pk)
+
+
+def case_access_log(request, pk):
+    """Who viewed the case, revealed identities, downloaded documents (lead coordinators)."""
+    case = access.get_case_for(request.user, pk, level=Level.MANAGE)
+    page = Paginator(case.access_log.select_related("user"), 100).get_page(request.GET.get("page"))
+    return render(request, "cases/access_log.html", {"case": case, "page": page})

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 from cases import access, services
 from cases.access import Level
 from cases.forms import DocumentForm
-from cases.models import Document
+from cases.models import AccessLog, Document
 
 from .common import run_service
 
@@ -47,6 +47,12 @@ def document_detail(request, pk):
 
 def document_download(request, pk):
     document = access.get_for(request.user, Document.objects.all(), pk)
+    services.access_log_record(
+        user=request.user,
+        action=AccessLog.Action.DOWNLOAD_DOCUMENT,
+        case=document.case,
+        target=f"{document.pk} {document.sha256[:12]}",
+    )
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,

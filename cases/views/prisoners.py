@@ -1,12 +1,13 @@
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import access, services
 from cases.access import Level
 from cases.forms import PrisonerForm
-from cases.models import Prisoner
+from cases.models import AccessLog, Prisoner
 from cases.selectors.history import readable_history
 
 from .common import run_service
@@ -22,8 +23,6 @@ def _prisoner_for(user, pk, *, level=Level.READ):
     if level > Level.READ:
         cases = prisoner.cases.all()
         if not any(access.case_level(user, case) >= level for case in cases):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
     return prisoner
 
@@ -53,20 +52,46 @@ def prisoner_create(request, case_pk):
     return render(request, "cases/prisoner_form.html", {"form": form, "case": case})
 
 
-def prisoner_detail(request, pk):
-    prisoner = _prisoner_for(request.user, pk)
+def _log_reveal(request, prisoner) -> None:
+    for case in access.cases_visible_to(request.user).filter(prisoners=prisoner):
+        services.access_log_record(
+            user=request.user,
+            action=AccessLog.Action.REVEAL_IDENTITY,
+            case=case,
+            target=prisoner.code,
+        )
+
+
+def _detail(request, prisoner, *, revealed: bool):
     cases = access.cases_visible_to(request.user).filter(prisoners=prisoner)
+    may_reveal = access.may_see_identity(request.user, prisoner)
     return render(
         request,
         "cases/prisoner_detail.html",
         {
             "prisoner": prisoner,
             "cases": cases,
-            "show_identity": access.may_see_identity(request.user, prisoner),
+            "may_reveal": may_reveal and bool(prisoner.legal_name),
+            "revealed": revealed and may_reveal,
             "can_edit": any(access.case_level(request.user, c) >= Level.EDIT for c in cases),
-            "history": readable_history(prisoner, user=request.user),
+            "history": readable_history(prisoner, user=request.user, identity=revealed),
         },
     )
+
+
+def prisoner_detail(request, pk):
+    """The person's record, known by code; the legal name stays hidden until revealed."""
+    return _detail(request, _prisoner_for(request.user, pk), revealed=False)
+
+
+@require_POST
+def prisoner_reveal(request, pk):
+    """Show the legal name to someone entitled to it, and put that on the access log."""
+    prisoner = _prisoner_for(request.user, pk)
+    if not access.may_see_identity(request.user, prisoner):
+        raise PermissionDenied
+    _log_reveal(request, prisoner)
+    return _detail(request, prisoner, revealed=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,6 +99,8 @@ def prisoner_edit(request, pk):
     prisoner = _prisoner_for(request.user, pk, level=Level.EDIT)
     show_identity = access.may_see_identity(request.user, prisoner)
     form = PrisonerForm(request.POST or None, instance=prisoner, show_identity=show_identity)
+    if show_identity and prisoner.legal_name and request.method == "GET":
+        _log_reveal(request, prisoner)  # the edit form shows the legal name
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         reason = data.pop("change_reason", "")
