@@ -9,18 +9,45 @@ from hypothesis import strategies as st
 from cases import services
 from tests import factories
 
-SAFE_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40
-)
+SAFE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 VALUES = st.one_of(
     SAFE_TEXT,
     st.sampled_from(
         [
-            "", "0", "-1", "1", "2", "2026-01-03", "2026-13-45", "03/01/2026", "10:30", "25:99",
-            "open", "filed", "acknowledged", "closed", "done", "day", "month", "year",
-            "visit", "follow_up_visit", "exchange_window", "non_refoulement", "other",
-            "Europe/Kyiv", "Mars/Base", "3, 1, 0", "-5, x", "ko", "uk", "digest",
-            "<script>alert(1)</script>", "x" * 3000, "99999999999999999999", "\x00",
+            "",
+            "0",
+            "-1",
+            "1",
+            "2",
+            "2026-01-03",
+            "2026-13-45",
+            "03/01/2026",
+            "10:30",
+            "25:99",
+            "open",
+            "filed",
+            "acknowledged",
+            "closed",
+            "done",
+            "day",
+            "month",
+            "year",
+            "visit",
+            "follow_up_visit",
+            "exchange_window",
+            "non_refoulement",
+            "other",
+            "Europe/Kyiv",
+            "Mars/Base",
+            "3, 1, 0",
+            "-5, x",
+            "ko",
+            "uk",
+            "digest",
+            "<script>alert(1)</script>",
+            "x" * 3000,
+            "99999999999999999999",
+            "\x00",
         ]
     ),
     st.integers(min_value=-5, max_value=10**6).map(str),
@@ -83,10 +110,22 @@ def field_names(client, url) -> list[str]:
 @pytest.mark.parametrize(
     "endpoint",
     [
-        "case-create", "case-edit", "case-status", "case-share", "petition-create",
-        "petition-edit", "petition-status", "event-create", "event-edit", "deadline-create",
-        "deadline-edit", "deadline-status", "prisoner-create", "prisoner-edit",
-        "document-upload", "settings",
+        "case-create",
+        "case-edit",
+        "case-status",
+        "case-share",
+        "petition-create",
+        "petition-edit",
+        "petition-status",
+        "event-create",
+        "event-edit",
+        "deadline-create",
+        "deadline-edit",
+        "deadline-status",
+        "prisoner-create",
+        "prisoner-edit",
+        "document-upload",
+        "settings",
     ],
 )
 def test_arbitrary_form_data_never_breaks_anything(client, coordinator, world, endpoint):

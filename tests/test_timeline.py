@@ -139,7 +139,7 @@ def test_pinned_deadlines_count_down(story):
 def test_rebuild_reproduces_the_live_timeline(story):
     def snapshot():
         return sorted(
-            (
+
                 tuple("" if v is None else str(v) for v in row)
                 for row in TimelineEntry.objects.values_list(
                     "kind",
@@ -156,7 +156,7 @@ def test_rebuild_reproduces_the_live_timeline(story):
                     "deadline_id",
                     "document_id",
                 )
-            )
+
         )
 
     live = snapshot()

@@ -33,12 +33,12 @@ from .reminders import Reminder, ReminderKind, ReminderStatus
 from .timeline import TimelineEntry
 
 __all__ = [
-    "AccessLog",
     "CASE_TRANSITIONS",
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
     "DEFAULT_REMINDER_DAYS",
     "PETITION_TRANSITIONS",
+    "AccessLog",
     "Authority",
     "Case",
     "CaseReferenceCounter",

@@ -5,12 +5,21 @@ re-implements a rule.
 """
 
 from .actors import system_actor
-from .cases import case_assign_reference, case_change_status, case_create, case_share
+from .audit import access_log_record
+from .cases import (
+    case_add_prisoner,
+    case_assign_reference,
+    case_change_status,
+    case_create,
+    case_share,
+    case_unshare,
+    case_update,
+)
 from .deadlines import deadline_change_status, deadline_create, deadline_update
 from .documents import document_check_upload, document_store
-from .events import event_log
-from .petitions import petition_change_status, petition_create
-from .prisoners import prisoner_change_custody, prisoner_create
+from .events import event_log, event_update
+from .petitions import RequestSpec, petition_change_status, petition_create, petition_update
+from .prisoners import prisoner_change_custody, prisoner_create, prisoner_update
 from .profiles import profile_get
 from .reminders import (
     calendar_token_regenerate,
@@ -24,23 +33,31 @@ from .reminders import (
 from .transitions import allowed_next
 
 __all__ = [
+    "RequestSpec",
+    "access_log_record",
     "allowed_next",
     "calendar_token_regenerate",
+    "case_add_prisoner",
     "case_assign_reference",
     "case_change_status",
     "case_create",
     "case_mute",
     "case_share",
+    "case_unshare",
+    "case_update",
     "deadline_change_status",
     "deadline_create",
     "deadline_update",
     "document_check_upload",
     "document_store",
     "event_log",
+    "event_update",
     "petition_change_status",
     "petition_create",
+    "petition_update",
     "prisoner_change_custody",
     "prisoner_create",
+    "prisoner_update",
     "profile_get",
     "reminder_retry",
     "reminders_dispatch",
