@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases import access, services
 from cases.access import Level
@@ -18,6 +18,7 @@ from .common import run_service
 CASES_PER_PAGE = 50
 
 
+@require_safe
 def case_list_view(request):
     form = CaseSearchForm(request.GET or None, user=request.user)
     filters = CaseFilters()
@@ -178,6 +179,7 @@ def _timeline_context(request, case):
     }
 
 
+@require_safe
 def case_detail(request, pk):
     case = access.get_case_for(request.user, pk)
     level = access.case_level(request.user, case)
@@ -207,6 +209,7 @@ def case_detail(request, pk):
     return render(request, "cases/case_detail.html", context)
 
 
+@require_safe
 def case_timeline(request, pk):
     """The timeline alone: htmx "load more" and filter changes, or a plain page without JS."""
     case = access.get_case_for(request.user, pk)
@@ -227,6 +230,7 @@ def case_unshare(request, pk, share_pk):
     return redirect("cases:case-share", pk=case.pk)
 
 
+@require_safe
 def case_access_log(request, pk):
     """Who viewed the case, revealed identities, downloaded documents (lead coordinators)."""
     case = access.get_case_for(request.user, pk, level=Level.MANAGE)

@@ -2,7 +2,7 @@ from django.http import FileResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from cases import access, services
 from cases.access import Level
@@ -38,6 +38,7 @@ def document_upload(request, case_pk):
     return render(request, "cases/document_form.html", {"form": form, "case": case})
 
 
+@require_safe
 def document_detail(request, pk):
     document = access.get_for(request.user, Document.objects.select_related("uploaded_by"), pk)
     return render(
@@ -45,6 +46,7 @@ def document_detail(request, pk):
     )
 
 
+@require_safe
 def document_download(request, pk):
     document = access.get_for(request.user, Document.objects.all(), pk)
     services.access_log_record(

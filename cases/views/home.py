@@ -1,9 +1,11 @@
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from cases.selectors import work
 
 
+@require_safe
 def home(request):
     today = timezone.localdate()
     deadlines = list(work.deadlines_ahead(request.user, today=today))

@@ -1,7 +1,7 @@
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from cases import access, services
 from cases.access import Level
@@ -107,6 +107,7 @@ def petition_edit(request, pk):
     )
 
 
+@require_safe
 def petition_detail(request, pk):
     petition = access.get_for(request.user, Petition.objects.select_related("addressed_to"), pk)
     level = access.case_level(request.user, petition.case)

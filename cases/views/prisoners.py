@@ -2,7 +2,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases import access, services
 from cases.access import Level
@@ -79,6 +79,7 @@ def _detail(request, prisoner, *, revealed: bool):
     )
 
 
+@require_safe
 def prisoner_detail(request, pk):
     """The person's record, known by code; the legal name stays hidden until revealed."""
     return _detail(request, _prisoner_for(request.user, pk), revealed=False)

@@ -1,0 +1,302 @@
+"""Who gets what: every URL pattern, for every persona and method, against a declared policy.
+
+A new URL without sample arguments and a policy here makes this test fail, so nothing can
+be added without saying who may use it. Another organization's case is seeded with marker
+strings; they must never appear in any response, and its ids must answer 404.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cases import services
+from cases.models import CaseShare
+from tests import factories
+
+MARKER = "ZZMARKER"
+
+# --- Policies: the status each persona gets --------------------------------------------------
+PERSONAS = [
+    "coordinator",
+    "editor",
+    "viewer",
+    "partner_edit",
+    "partner_read",
+    "outsider",
+    "anonymous",
+]
+
+
+def policy(ok, *, allowed):
+    """``allowed`` personas get ``ok``; other members of the case's organizations get 403;
+    outsiders 404 (they must not learn the case exists); anonymous visitors go to sign-in."""
+    members = {"coordinator", "editor", "viewer", "partner_edit", "partner_read"}
+    table = {}
+    for persona in PERSONAS:
+        if persona == "anonymous":
+            table[persona] = 302
+        elif persona in allowed:
+            table[persona] = ok
+        elif persona in members:
+            table[persona] = 403
+        else:
+            table[persona] = 404
+    return table
+
+
+READERS = {"coordinator", "editor", "viewer", "partner_edit", "partner_read"}
+WRITERS = {"coordinator", "editor", "partner_edit"}
+MANAGERS = {"coordinator"}
+SIGNED_IN = {p: 200 for p in PERSONAS} | {"anonymous": 302}
+NOT_ALLOWED = {p: 405 for p in PERSONAS} | {"anonymous": 302}
+
+READ = policy(200, allowed=READERS)
+EDIT = policy(200, allowed=WRITERS)
+MANAGE = policy(200, allowed=MANAGERS)
+
+# name: (sample kwargs from the world, GET policy, POST policy with an empty body)
+POLICIES = {
+    "cases:home": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:settings": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:set-language": (
+        lambda w: {},
+        {p: 405 for p in PERSONAS},
+        {p: 302 for p in PERSONAS},
+    ),
+    "cases:case-list": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:case-create": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:case-detail": (lambda w: {"pk": w["case"].pk}, READ, NOT_ALLOWED),
+    "cases:case-edit": (lambda w: {"pk": w["case"].pk}, EDIT, EDIT),
+    "cases:case-status": (lambda w: {"pk": w["case"].pk}, MANAGE, MANAGE),
+    "cases:case-share": (lambda w: {"pk": w["case"].pk}, MANAGE, MANAGE),
+    "cases:case-unshare": (
+        lambda w: {"pk": w["case"].pk, "share_pk": w["share"].pk},
+        {p: 405 for p in PERSONAS} | {"anonymous": 302},
+        policy(302, allowed=MANAGERS),
+    ),
+    "cases:case-access-log": (lambda w: {"pk": w["case"].pk}, MANAGE, NOT_ALLOWED),
+    "cases:case-timeline": (lambda w: {"pk": w["case"].pk}, READ, NOT_ALLOWED),
+    "cases:petition-create": (lambda w: {"case_pk": w["case"].pk}, EDIT, EDIT),
+    "cases:event-create": (lambda w: {"case_pk": w["case"].pk}, EDIT, EDIT),
+    "cases:deadline-create": (lambda w: {"case_pk": w["case"].pk}, EDIT, EDIT),
+    "cases:prisoner-create": (lambda w: {"case_pk": w["case"].pk}, EDIT, EDIT),
+    "cases:document-upload": (lambda w: {"case_pk": w["case"].pk}, EDIT, EDIT),
+    "cases:petition-detail": (lambda w: {"pk": w["petition"].pk}, READ, NOT_ALLOWED),
+    "cases:petition-edit": (lambda w: {"pk": w["petition"].pk}, EDIT, EDIT),
+    "cases:petition-status": (lambda w: {"pk": w["petition"].pk}, EDIT, EDIT),
+    "cases:event-edit": (lambda w: {"pk": w["event"].pk}, EDIT, EDIT),
+    "cases:deadline-edit": (lambda w: {"pk": w["deadline"].pk}, EDIT, EDIT),
+    "cases:deadline-status": (lambda w: {"pk": w["deadline"].pk}, EDIT, EDIT),
+    "cases:prisoner-detail": (lambda w: {"pk": w["prisoner"].pk}, READ, NOT_ALLOWED),
+    "cases:prisoner-edit": (lambda w: {"pk": w["prisoner"].pk}, EDIT, EDIT),
+    "cases:prisoner-reveal": (
+        lambda w: {"pk": w["prisoner"].pk},
+        {p: 405 for p in PERSONAS} | {"anonymous": 302},
+        policy(200, allowed=MANAGERS),
+    ),
+    "cases:document-detail": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
+    "cases:document-download": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
+    # The feed's secret is its URL: a wrong token is a 404 for everyone, signed in or not.
+    "cases:calendar-feed": (
+        lambda w: {"token": "not-a-real-token"},
+        {p: 404 for p in PERSONAS},
+        {p: 404 for p in PERSONAS},
+    ),
+}
+# Views with their own rules, tested elsewhere: Django's sign-in, sign-out and password
+# pages (tests/test_views.py, tests/test_sign_in.py) and the staff-only admin
+# (test_admin_is_for_staff_only below).
+OUT_OF_SCOPE_PREFIXES = ("admin:", "login", "logout", "password_")
+
+
+# URLs that are not about one case's rows (no ids of another organization to try).
+NOT_ABOUT_ONE_CASE = {
+    "cases:home",
+    "cases:settings",
+    "cases:set-language",
+    "cases:case-list",
+    "cases:case-create",
+    "cases:calendar-feed",
+}
+
+
+def _all_url_names(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _all_url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}"
+
+
+def in_scope_names():
+    return sorted({n for n in _all_url_names() if not n.startswith(OUT_OF_SCOPE_PREFIXES)})
+
+
+def test_every_url_has_sample_arguments_and_a_policy():
+    missing = [name for name in in_scope_names() if name not in POLICIES]
+    assert not missing, f"Declare who may use these URLs in POLICIES: {missing}"
+    stale = [name for name in POLICIES if name not in in_scope_names()]
+    assert not stale, f"POLICIES names URLs that no longer exist: {stale}"
+
+
+# --- The world -------------------------------------------------------------------------------
+def _seed_case(lead, by, *, marker=""):
+    case = factories.make_case(
+        lead_organization=lead, by=by, title=f"{marker}Case title", summary=f"{marker}summary"
+    )
+    prisoner = factories.PrisonerFactory(
+        code=f"{marker}POW-{lead.pk}",
+        legal_name=f"{marker}Legal Name",
+        notes=f"{marker}notes",
+        place_of_detention=f"{marker}camp",
+    )
+    services.case_add_prisoner(case=case, prisoner=prisoner, by=by)
+    petition = factories.make_petition(
+        case=case, by=by, title=f"{marker}Petition", summary=f"{marker}asks"
+    )
+    event = services.event_log(
+        case=case,
+        by=by,
+        kind="visit",
+        title=f"{marker}Visit",
+        description=f"{marker}description",
+        occurred_on=dt.date(2026, 1, 5),
+        prisoners=[prisoner],
+    )
+    deadline = factories.make_deadline(
+        case=case, by=by, petition=petition, title=f"{marker}Deadline", notes=f"{marker}n"
+    )
+    document = services.document_store(
+        case=case,
+        by=by,
+        upload=SimpleUploadedFile("letter.txt", f"{marker} letter".encode()),
+        title=f"{marker}Document",
+    )
+    return {
+        "case": case,
+        "prisoner": prisoner,
+        "petition": petition,
+        "event": event,
+        "deadline": deadline,
+        "document": document,
+    }
+
+
+@pytest.fixture
+def world(db, settings, tmp_path, lead_org, coordinator, editor, viewer, partner_org, outsider):
+    settings.MEDIA_ROOT = tmp_path
+    users = {
+        "coordinator": coordinator,
+        "editor": editor,
+        "viewer": viewer,
+        "partner_edit": factories.member(partner_org, "coordinator", username="partner_edit"),
+        "partner_read": factories.member(
+            factories.OrganizationFactory(name="Reading partner"),
+            "coordinator",
+            username="partner_read",
+        ),
+        "outsider": outsider,
+        "anonymous": None,
+    }
+    ours = _seed_case(lead_org, coordinator)
+    share = services.case_share(
+        case=ours["case"],
+        organization=partner_org,
+        level=CaseShare.Level.EDIT,
+        by=coordinator,
+        reason="works with us",
+    )
+    services.case_share(
+        case=ours["case"],
+        organization=users["partner_read"].memberships.get().organization,
+        level=CaseShare.Level.READ,
+        by=coordinator,
+        reason="follows",
+    )
+    other_org = factories.OrganizationFactory(name=f"{MARKER} Other organization")
+    other_user = factories.member(other_org, "coordinator", username="other")
+    theirs = _seed_case(other_org, other_user, marker=MARKER)
+    theirs["share"] = services.case_share(
+        case=theirs["case"],
+        organization=factories.OrganizationFactory(name="Their partner"),
+        level=CaseShare.Level.READ,
+        by=other_user,
+        reason="theirs",
+    )
+    return {**ours, "share": share, "users": users, "theirs": theirs}
+
+
+def _request(client, user, method, url):
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    # Each request runs in a savepoint that is rolled back, so a POST that changes something
+    # (ending a share, say) does not change what the next persona sees.
+    with transaction.atomic():
+        response = getattr(client, method)(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        transaction.set_rollback(True)
+    return response, body.decode(errors="replace")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(POLICIES))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_policy(client, world, name, method):
+    kwargs_for, get_policy, post_policy = POLICIES[name]
+    expected = get_policy if method == "get" else post_policy
+    url = reverse(name, kwargs=kwargs_for(world))
+    failures = []
+    for persona in PERSONAS:
+        response, body = _request(client, world["users"][persona], method, url)
+        if response.status_code != expected[persona]:
+            failures.append(f"{persona}: {response.status_code} (expected {expected[persona]})")
+        if MARKER in body:
+            failures.append(f"{persona}: another organization's data in the response")
+    assert not failures, f"{method.upper()} {url}: " + "; ".join(failures)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(set(POLICIES) - NOT_ABOUT_ONE_CASE))
+def test_another_organizations_ids_give_404_and_nothing_of_theirs(client, world, name):
+    kwargs_for, _get, _post = POLICIES[name]
+    url = reverse(name, kwargs=kwargs_for(world["theirs"]))
+    for persona, user in world["users"].items():
+        for method in ("get", "post"):
+            response, body = _request(client, user, method, url)
+            expected = {302} if user is None else {404, 405}
+            assert response.status_code in expected, (persona, method, url, response.status_code)
+            assert MARKER not in body, (persona, method, url)
+
+
+@pytest.mark.django_db
+def test_search_lists_and_dashboards_never_show_another_organization(client, world):
+    pages = [
+        reverse("cases:home"),
+        reverse("cases:case-list"),
+        reverse("cases:case-list") + f"?q={MARKER}",
+        reverse("cases:case-list") + "?q=Petition",
+        reverse("cases:case-list") + "?q=POW",
+        reverse("cases:case-detail", args=[world["case"].pk]),
+    ]
+    for persona, user in world["users"].items():
+        if user is None:
+            continue
+        for url in pages:
+            _response, body = _request(client, user, "get", url)
+            assert MARKER not in body, (persona, url)
+
+
+@pytest.mark.django_db
+def test_admin_is_for_staff_only(client, world, staff):
+    for persona, user in world["users"].items():
+        response, _body = _request(client, user, "get", reverse("admin:index"))
+        assert response.status_code == 302, persona
+        assert "/admin/login/" in response.url
+    client.force_login(staff)
+    assert client.get(reverse("admin:index")).status_code == 200
