@@ -14,6 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
 app = Celery("advocacy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The beat heartbeat task lives outside any Django app, beside /healthz which reads it.
+app.autodiscover_tasks(["advocacy"], related_name="health")
 
 app.conf.beat_schedule = {
     # Reminders are due on the minute (08:00 in each reader's time zone, retries 1 minute to
@@ -33,5 +35,15 @@ app.conf.beat_schedule = {
         "task": "cases.replan_reminders",
         "schedule": crontab(minute=17),
         "options": {"expires": 30 * 60},
+    },
+    # /healthz (advocacy/health.py) fails when the last heartbeat is older than 150 s. A
+    # load balancer acts on that, so it must be fresh: every 30 s gives five chances before a
+    # failure, so a worker restart does not flap the check. The task is one Redis write. A
+    # heartbeat not picked up within 25 s is dropped: run late, it would claim a freshness
+    # that the schedule no longer has.
+    "beat-heartbeat": {
+        "task": "advocacy.beat_heartbeat",
+        "schedule": 30.0,
+        "options": {"expires": 25},
     },
 }

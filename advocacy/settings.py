@@ -99,7 +99,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # One log line per request (advocacy/logs.py); first, so its duration covers everything.
+    "advocacy.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves static files from gunicorn itself (no separate web server needed for them).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,6 +207,21 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = DATA_DIR / "documents"
 MEDIA_URL = "/documents/"  # never served directly: downloads go through an access-checked view
+# STATIC_MANIFEST=1 (set in the Dockerfile, where collectstatic runs at build time): serve the
+# collected files under content-hashed names, compressed, cached for ever by browsers. Off
+# (development, tests, `make demo`): serve them straight from the source folders, so nothing
+# has to be collected first.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 DOCUMENT_ALLOWED_EXTENSIONS = [
@@ -268,13 +287,35 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Logging ---------------------------------------------------------------------------------
+# One line per request and per task, never with names, passwords, query strings or bodies
+# (advocacy/logs.py). LOG_FORMAT=json writes one JSON object per line for a log collector.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(
+        f"The environment variable LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "advocacy.logs.PlainFormatter"},
+        "json": {"()": "advocacy.logs.JsonFormatter"},
+    },
+    "filters": {"task_line": {"()": "advocacy.logs.TaskLineFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The request line says it all; Django's own line repeats 4xx and 5xx (5xx still come
+        # with their traceback at ERROR).
+        "django.request": {"level": "ERROR"},
+        # Celery's "received" line would make two lines per task; its "succeeded/failed" line
+        # is rewritten without arguments or results.
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"filters": ["task_line"]},
+    },
 }
+# The worker and beat keep this configuration instead of replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
