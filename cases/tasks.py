@@ -43,7 +43,8 @@ def replan_reminders() -> int:
 
 @worker_ready.connect
 def _catch_up_on_start(sender=None, **kwargs) -> None:
-    """A worker coming back after an outage plans what changed and sends what is due now,
-    instead of waiting for the next scheduled run."""
+    """A worker coming back after an outage sends what is due first, then plans what changed
+    meanwhile and sends that, instead of waiting for the next scheduled runs."""
+    dispatch_due_reminders.delay()
     replan_reminders.delay()
     dispatch_due_reminders.delay()

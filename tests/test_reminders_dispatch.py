@@ -167,6 +167,7 @@ def test_staff_see_failed_reminders_in_the_admin_and_can_send_them_again(
     Reminder.objects.filter(pk=row.pk).update(
         status=ReminderStatus.FAILED, attempts=MAX_ATTEMPTS, last_error="550 No such mailbox"
     )
+    frozen(FIRST_POINT)
     client.force_login(staff)
 
     listing = client.get("/admin/cases/reminder/?status__exact=failed")
@@ -174,7 +175,6 @@ def test_staff_see_failed_reminders_in_the_admin_and_can_send_them_again(
     assert "550 No such mailbox" in listing.text and case.reference in listing.text
     assert client.get(f"/admin/cases/reminder/{row.pk}/delete/").status_code == 403
 
-    frozen(FIRST_POINT)
     response = client.post(
         "/admin/cases/reminder/", {"action": "send_again", "_selected_action": [row.pk]}
     )

@@ -19,7 +19,7 @@ import time
 import uuid
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.mime.text import MIMEText
 from urllib.parse import urlsplit
 
@@ -169,6 +169,9 @@ def _recipients(deadline: Deadline) -> _Recipients:
             case_id=case.pk, userprofile__user_id__in=told_overdue
         ).values_list("userprofile__user_id", flat=True)
     )
+    existing = {
+        profile.user_id: profile for profile in UserProfile.objects.filter(user_id__in=told_overdue)
+    }
     excluded: dict[int, str] = {}
     profiles: dict[int, UserProfile] = {}
     for user_id in told_overdue:
@@ -182,7 +185,7 @@ def _recipients(deadline: Deadline) -> _Recipients:
         elif not access.cases_visible_to(user).filter(pk=case.pk).exists():
             excluded[user_id] = _("The recipient can no longer see this case.")
         else:
-            profiles[user_id] = profile_get(user)
+            profiles[user_id] = existing.get(user_id) or profile_get(user)
     reachable = [pk for pk in assignees if pk not in excluded or pk in muted]
     if assignees and not reachable:
         # Nobody assigned can be reached (left the organization, no email): the coordinators
@@ -447,29 +450,82 @@ class DispatchResult:
     more: bool = False  # stopped at the time budget with rows still due
 
 
+@dataclass
+class _Round:
+    """One dispatch round: its outcome so far, its time limit, and what it looks up only once
+    (who may see which case, who is assigned to what, each deadline's calendar file)."""
+
+    result: DispatchResult
+    stop_at: float
+    visible: dict[tuple[int, int], bool] = field(default_factory=dict)
+    assignees: dict[int, set[int]] = field(default_factory=dict)
+    calendars: dict[tuple, str] = field(default_factory=dict)
+    rendered: dict[tuple, tuple[str, str, str]] = field(default_factory=dict)
+    urls: dict[tuple, str] = field(default_factory=dict)
+
+    def out_of_time(self) -> bool:
+        if time.monotonic() >= self.stop_at:
+            self.result.more = True
+            return True
+        return False
+
+    def look_up_access(self, rows: list[Reminder]) -> None:
+        """Which recipients may still see which cases: one query per new recipient."""
+        wanted: dict[int, set[int]] = {}
+        users = {}
+        for row in rows:
+            if (row.recipient_id, row.deadline.case_id) not in self.visible:
+                wanted.setdefault(row.recipient_id, set()).add(row.deadline.case_id)
+                users[row.recipient_id] = row.recipient
+        for user_id, case_ids in wanted.items():
+            seen = set(
+                access.cases_visible_to(users[user_id])
+                .filter(pk__in=case_ids)
+                .values_list("pk", flat=True)
+            )
+            for case_id in case_ids:
+                self.visible[(user_id, case_id)] = case_id in seen
+
+    def is_assigned(self, deadline: Deadline, user_id: int) -> bool:
+        if deadline.pk not in self.assignees:
+            self.assignees[deadline.pk] = set(deadline.assignees.values_list("pk", flat=True))
+        return user_id in self.assignees[deadline.pk]
+
+    def url(self, name: str, *args) -> str:
+        if (name, *args) not in self.urls:
+            self.urls[(name, *args)] = getattr(selectors, name)(*args)
+        return self.urls[(name, *args)]
+
+    def calendar(self, deadlines: list[Deadline], recipient) -> str:
+        """The .ics attachment; the same for everyone unless names are allowed."""
+        key = (
+            tuple(deadline.pk for deadline in deadlines),
+            translation.get_language(),
+            recipient.pk if settings.NAMES_IN_NOTIFICATIONS else None,
+        )
+        if key not in self.calendars:
+            self.calendars[key] = deadlines_to_ical(deadlines, for_user=recipient, method="PUBLISH")
+        return self.calendars[key]
+
+
 def reminders_dispatch(
     *, batch_size: int = BATCH_SIZE, time_budget: dt.timedelta = TIME_BUDGET
 ) -> DispatchResult:
     """One dispatch round: send every due reminder (within the time budget), exactly once."""
-    result = DispatchResult()
-    stop_at = time.monotonic() + time_budget.total_seconds()
-    result.recovered = _recover_expired_leases()
-    while True:
-        if time.monotonic() >= stop_at:
-            result.more = True
-            return result
+    round_ = _Round(DispatchResult(), stop_at=time.monotonic() + time_budget.total_seconds())
+    round_.result.recovered = _recover_expired_leases()
+    while not round_.out_of_time():
         token, rows = _claim(Q(digest=False), limit=batch_size)
         if not rows:
             break
-        _send_each(rows, token, result, stop_at)
+        _send_each(rows, token, round_)
     for recipient_id in list(selectors.digest_recipients_due(now=timezone.now())[:10_000]):
-        if time.monotonic() >= stop_at:
-            result.more = True
-            return result
+        if round_.out_of_time():
+            break
         token, rows = _claim(Q(digest=True, recipient_id=recipient_id), limit=DIGEST_LIMIT)
         if rows:
-            _send_digest(rows, token, result)
-    return result
+            _send_digest(rows, token, round_)
+    return round_.result
 
 
 def _recover_expired_leases() -> int:
@@ -546,13 +602,45 @@ def _finish(row: Reminder, token: uuid.UUID, **changes) -> bool:
     return bool(updated)
 
 
+def _mark_sent(row: Reminder, token: uuid.UUID) -> bool:
+    """Record a delivery the moment the mail server took it, if the row is still ours.
+
+    The same conditional UPDATE as ``_finish``, in SQL: it runs once per email, and the ORM's
+    query building was a tenth of the time per email in bench/reminders_delivery.py.
+    """
+    now = timezone.now()
+    meta = Reminder._meta
+
+    def prep(name, value):
+        return meta.get_field(name).get_db_prep_value(value, connection)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {meta.db_table} SET status = %s, sent_at = %s, updated_at = %s, "  # noqa: S608 - table name from the model
+            "claim_token = NULL, lease_expires_at = NULL "
+            "WHERE id = %s AND claim_token = %s AND status = %s",
+            [
+                ReminderStatus.SENT,
+                prep("sent_at", now),
+                prep("updated_at", now),
+                row.pk,
+                prep("claim_token", token),
+                ReminderStatus.SENDING,
+            ],
+        )
+        updated = cursor.rowcount
+    if not updated:
+        log.warning("Reminder %s was taken by another dispatcher after its lease ran out.", row.pk)
+    return bool(updated)
+
+
 def _release(rows: Iterable[Reminder], token: uuid.UUID) -> None:
     """Hand claimed rows back untried (the round ran out of time)."""
     for row in rows:
         _finish(row, token, status=ReminderStatus.PENDING, attempts=F("attempts") - 1)
 
 
-def _sendable(rows: list[Reminder], token, result: DispatchResult) -> list[Reminder]:
+def _sendable(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
     """Drop rows that must not go out any more, cancelling them with the reason.
 
     Checked again at send time because the world moves between planning and sending:
@@ -566,19 +654,18 @@ def _sendable(rows: list[Reminder], token, result: DispatchResult) -> list[Remin
             case_id__in={case for _user, case in pairs},
         ).values_list("userprofile__user_id", "case_id")
     )
-    visible: dict[tuple[int, int], bool] = {}
+    round_.look_up_access(rows)
+    result = round_.result
     keep = []
     for row in rows:
         deadline, recipient = row.deadline, row.recipient
         pair = (row.recipient_id, deadline.case_id)
-        if pair not in visible:
-            visible[pair] = access.cases_visible_to(recipient).filter(pk=deadline.case_id).exists()
         reason = ""
         if not recipient.is_active:
             reason = _("The recipient's account is inactive.")
         elif not recipient.email:
             reason = _("The recipient has no email address.")
-        elif not visible[pair]:
+        elif not round_.visible[pair]:
             reason = _("The recipient can no longer see this case.")
         elif row.kind in _REMINDING:
             due_on = period_end(deadline.due_on, deadline.due_precision)
@@ -650,24 +737,24 @@ def _close(mail) -> None:
         log.debug("Closing the mail connection failed.", exc_info=True)
 
 
-def _send_each(rows: list[Reminder], token, result: DispatchResult, stop_at: float) -> None:
+def _send_each(rows: list[Reminder], token, round_: _Round) -> None:
     """Send one email per row over one connection; record each outcome on its row."""
-    rows = _sendable(rows, token, result)
+    rows = _sendable(rows, token, round_)
     if not rows:
         return
+    result = round_.result
     mail = get_connection(fail_silently=False)
     broken = _open(mail)
     try:
         for index, row in enumerate(rows):
-            if time.monotonic() >= stop_at:
+            if round_.out_of_time():
                 _release(rows[index:], token)
-                result.more = True
                 return
             error = broken
             if error is None:
-                error = _send_one(mail, _build_email(row), row)
+                error = _send_one(mail, _build_email(row, round_), row)
                 if error is None:
-                    if _finish(row, token, status=ReminderStatus.SENT, sent_at=timezone.now()):
+                    if _mark_sent(row, token):
                         result.sent += 1
                         result.delivered_rows += 1
                         log.info("Sent %s %s to %s.", row.kind, row.pk, row.recipient.email)
@@ -742,11 +829,12 @@ def _report_failure(row: Reminder) -> None:
     transaction.on_commit(_enqueue_dispatch)
 
 
-def _send_digest(rows: list[Reminder], token, result: DispatchResult) -> None:
+def _send_digest(rows: list[Reminder], token, round_: _Round) -> None:
     """One email for all of one reader's due digest rows."""
-    rows = _sendable(rows, token, result)
+    rows = _sendable(rows, token, round_)
     if not rows:
         return
+    result = round_.result
     # The same rows always make the same Message-ID, so a digest resent after a worker died
     # mid-send collapses with the first one in mail clients.
     ids = ",".join(str(row.pk) for row in sorted(rows, key=lambda row: row.pk))
@@ -756,7 +844,7 @@ def _send_digest(rows: list[Reminder], token, result: DispatchResult) -> None:
     error = _open(mail)
     try:
         if error is None:
-            error = _send_one(mail, _build_digest(rows, message_id), rows[0])
+            error = _send_one(mail, _build_digest(rows, message_id, round_), rows[0])
     finally:
         _close(mail)
     if error is None:
@@ -818,11 +906,14 @@ def _when(deadline: Deadline, days_left: int) -> str:
     return ngettext("In %(days)d day", "In %(days)d days", days_left) % {"days": days_left}
 
 
-def _deadline_context(deadline: Deadline, recipient, profile: UserProfile) -> dict:
-    tz = _zone(profile.effective_time_zone)
-    today = timezone.now().astimezone(tz).date()
-    due_on = period_end(deadline.due_on, deadline.due_precision)
-    days_left = (due_on - today).days
+def _days_left(deadline: Deadline, profile: UserProfile) -> int:
+    """Whole days from the recipient's today to the deadline's last day."""
+    today = timezone.now().astimezone(_zone(profile.effective_time_zone)).date()
+    return (period_end(deadline.due_on, deadline.due_precision) - today).days
+
+
+def _deadline_context(deadline: Deadline, recipient, profile: UserProfile, round_) -> dict:
+    days_left = _days_left(deadline, profile)
     names = settings.NAMES_IN_NOTIFICATIONS
     petition = deadline.petition
     return {
@@ -834,7 +925,7 @@ def _deadline_context(deadline: Deadline, recipient, profile: UserProfile) -> di
         "month_precision": deadline.due_precision == DatePrecision.MONTH,
         "days_left": days_left,
         "when": _when(deadline, days_left),
-        "case_url": selectors.case_url(deadline.case),
+        "case_url": round_.url("case_url", deadline.case),
         "case_title": deadline.case.title if names else "",
         "people": _people(deadline, recipient),
         "suggest_no_response": deadline.kind == DeadlineKind.REPLY_DUE
@@ -843,9 +934,9 @@ def _deadline_context(deadline: Deadline, recipient, profile: UserProfile) -> di
     }
 
 
-def _render(name: str, context: dict) -> tuple[str, str, str]:
+def _render(name: str, context: dict, round_) -> tuple[str, str, str]:
     context.setdefault("LANGUAGE_CODE", translation.get_language())
-    context.setdefault("settings_url", selectors.settings_url())
+    context.setdefault("settings_url", round_.url("settings_url"))
     subject = render_to_string(f"emails/{name}_subject.txt", context)
     subject = " ".join(subject.split())
     text = render_to_string(f"emails/{name}.txt", context)
@@ -853,10 +944,8 @@ def _render(name: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def _ics_part(deadlines: Iterable[Deadline], recipient) -> MIMEText:
-    part = MIMEText(
-        deadlines_to_ical(deadlines, for_user=recipient, method="PUBLISH"), "calendar", "utf-8"
-    )
+def _ics_part(ical: str) -> MIMEText:
+    part = MIMEText(ical, "calendar", "utf-8")
     part.set_param("method", "PUBLISH")
     part.add_header("Content-Disposition", "attachment", filename="deadline.ics")
     return part
@@ -879,7 +968,7 @@ def _email(*, subject: str, text: str, html: str, to: str, message_id: str, ics:
     return message
 
 
-def _build_email(row: Reminder):
+def _build_email(row: Reminder, round_: _Round):
     """A callable building the row's email in the recipient's language and time zone."""
 
     def build():
@@ -890,9 +979,8 @@ def _build_email(row: Reminder):
             timezone.override(_zone(profile.effective_time_zone)),
         ):
             deadline = row.deadline
-            context = _deadline_context(deadline, recipient, profile)
-            context["recipient"] = recipient
             if row.kind == ReminderKind.FAILURE_REPORT:
+                context = _deadline_context(deadline, recipient, profile, round_)
                 failed = row.about
                 context.update(
                     failed=failed,
@@ -901,26 +989,38 @@ def _build_email(row: Reminder):
                     failed_error=failed.last_error,
                     failed_attempts=failed.attempts,
                 )
-                name = "failure_report"
-            elif row.kind == ReminderKind.OVERDUE:
-                name = "overdue"
+                subject, text, html = _render("failure_report", context, round_)
             else:
-                context["assigned"] = deadline.assignees.filter(pk=recipient.pk).exists()
-                name = "reminder"
-            subject, text, html = _render(name, context)
+                # Everyone told about this deadline today, in the same language, reads the same
+                # email (no names in it): render it once per round.
+                name = "overdue" if row.kind == ReminderKind.OVERDUE else "reminder"
+                assigned = round_.is_assigned(deadline, recipient.pk)
+                key = (
+                    name,
+                    deadline.pk,
+                    translation.get_language(),
+                    _days_left(deadline, profile),
+                    assigned,
+                    recipient.pk if settings.NAMES_IN_NOTIFICATIONS else None,
+                )
+                if key not in round_.rendered:
+                    context = _deadline_context(deadline, recipient, profile, round_)
+                    context["assigned"] = assigned
+                    round_.rendered[key] = _render(name, context, round_)
+                subject, text, html = round_.rendered[key]
             return _email(
                 subject=subject,
                 text=text,
                 html=html,
                 to=recipient.email,
                 message_id=row.message_id,
-                ics=_ics_part([deadline], recipient),
+                ics=_ics_part(round_.calendar([deadline], recipient)),
             )
 
     return build
 
 
-def _build_digest(rows: list[Reminder], message_id: str):
+def _build_digest(rows: list[Reminder], message_id: str, round_: _Round):
     def build():
         recipient = rows[0].recipient
         profile = _profile(recipient)
@@ -930,7 +1030,7 @@ def _build_digest(rows: list[Reminder], message_id: str):
         ):
             items = []
             for row in sorted(rows, key=lambda row: (row.deadline.due_on, row.pk)):
-                item = _deadline_context(row.deadline, recipient, profile)
+                item = _deadline_context(row.deadline, recipient, profile, round_)
                 item["overdue"] = row.kind == ReminderKind.OVERDUE
                 items.append(item)
             context = {
@@ -939,7 +1039,7 @@ def _build_digest(rows: list[Reminder], message_id: str):
                 "count": len(items),
                 "today": timezone.localdate(),
             }
-            subject, text, html = _render("digest", context)
+            subject, text, html = _render("digest", context, round_)
             deadlines = list({row.deadline_id: row.deadline for row in rows}.values())
             return _email(
                 subject=subject,
@@ -947,7 +1047,7 @@ def _build_digest(rows: list[Reminder], message_id: str):
                 html=html,
                 to=recipient.email,
                 message_id=message_id,
-                ics=_ics_part(deadlines, recipient),
+                ics=_ics_part(round_.calendar(deadlines, recipient)),
             )
 
     return build

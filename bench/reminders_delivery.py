@@ -1,0 +1,224 @@
+"""Benchmark: one Celery worker delivers 10,000 due reminders to a loopback SMTP sink.
+
+    createdb -h 127.0.0.1 -U postgres advocacy_bench   # once (the script also creates it)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/advocacy_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/reminders_delivery.py
+
+Goals (issue 4): at least 200 emails per second, and the worker's peak memory under 150 MB.
+
+What runs: the reminders are planned through the services (100 deadlines x 100 assignees,
+each with one reminder point already past, so each is due at once); an aiosmtpd sink runs in
+its own process on 127.0.0.1; a real worker (``celery -A advocacy worker --pool=solo``) takes
+dispatch tasks from Redis and sends over SMTP. The database named in DATABASE_URL is FLUSHED:
+never point it at real data.
+"""
+
+import argparse
+import datetime as dt
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
+os.environ.setdefault("DEBUG", "0")  # DEBUG would keep every query in memory
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        sys.exit("DATABASE_URL must point at a PostgreSQL database made for the benchmark.")
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def run_sink() -> None:
+    """Child process: an SMTP server that counts what it accepts until stdin closes."""
+    from tests.smtp import SmtpSink
+
+    with SmtpSink(keep=False) as sink:
+        print(sink.port, flush=True)
+        sys.stdin.read()
+        print(sink.handler.accepted, sink.handler.connections, flush=True)
+
+
+def setup_reminders(count: int, deadlines: int) -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from django.utils import timezone
+
+    from cases import services
+    from cases.models import DeadlineKind, Reminder
+    from tests import factories
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    per_deadline = count // deadlines
+    org = factories.OrganizationFactory(name="Bench organization")
+    lead = factories.member(org, "coordinator", username="bench-coordinator")
+    users = [factories.member(org, "editor", username=f"bench-{n}") for n in range(per_deadline)]
+    case = factories.make_case(lead_organization=org, by=lead, title="Bench case")
+    today = timezone.localdate()
+    started = time.monotonic()
+    for number in range(deadlines):
+        services.deadline_create(
+            case=case,
+            by=lead,
+            kind=DeadlineKind.OTHER,
+            title=f"Bench deadline {number}",
+            # One point, yesterday at 08:00: already past, so planning makes it due at once.
+            due_on=today + dt.timedelta(days=29),
+            reminder_days=[30],
+            assignees=users,
+        )
+    due = Reminder.objects.filter(kind="reminder", status="pending").count()
+    print(f"planned {due} due reminders in {time.monotonic() - started:.1f} s")
+    if due != count:
+        sys.exit(f"expected {count} due reminders, planned {due}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--deadlines", type=int, default=100)
+    parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sink:
+        run_sink()
+        return
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    broker_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    # Every task this process enqueues (planning asks for a dispatch after commit) goes to the
+    # benchmark's Redis database, never to the demo's broker folder.
+    os.environ["CELERY_BROKER_URL"] = broker_url
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    ensure_database(database_url)
+    setup_reminders(args.count, args.deadlines)
+
+    from django.db.models import Max, Min
+
+    from advocacy.celery import app
+    from cases.models import Reminder
+
+    sink = subprocess.Popen(  # noqa: S603 - this very script, as the SMTP sink
+        [sys.executable, __file__, "--sink"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    port = int(sink.stdout.readline())
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": broker_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "LOG_LEVEL": "INFO",
+    }
+    with app.connection_for_write() as conn:
+        # Planning asked for a dispatch after each deadline's commit: start from an empty queue
+        # so the worker's first round is the one measured.
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+
+    log_fd, log_name = tempfile.mkstemp(prefix="bench-worker-", suffix=".log")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "advocacy",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log_fd,
+        stderr=subprocess.STDOUT,
+    )
+    started = time.monotonic()
+    app.send_task("cases.dispatch_due_reminders")  # what beat sends every minute
+    last, last_change = -1, time.monotonic()
+    while True:
+        sent = Reminder.objects.filter(status="sent").count()
+        if sent >= args.count:
+            break
+        if sent != last:
+            last, last_change = sent, time.monotonic()
+        elif time.monotonic() - last_change > 10:
+            if worker.poll() is not None:
+                sys.exit(f"the worker stopped; see {log_name}")
+            app.send_task("cases.dispatch_due_reminders")  # a round hit its time budget
+            last_change = time.monotonic()
+        time.sleep(0.2)
+    wall = time.monotonic() - started
+    peak = peak_rss_mb(worker.pid)
+    worker_cpu = cpu_seconds(worker.pid)
+    sink_cpu = cpu_seconds(sink.pid)
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)
+    os.close(log_fd)
+    out, _ = sink.communicate("", timeout=30)
+    accepted, connections = (int(value) for value in out.split())
+
+    window = Reminder.objects.filter(status="sent").aggregate(
+        first=Min("sent_at"), last=Max("sent_at")
+    )
+    sending = (window["last"] - window["first"]).total_seconds()
+    print(f"reminders sent:        {sent}")
+    print(f"sink accepted:         {accepted} emails over {connections} SMTP connections")
+    print(f"wall time:             {wall:.1f} s from enqueue to the last row marked sent")
+    print(f"throughput (wall):     {args.count / wall:.0f} emails/s (includes worker start-up)")
+    print(f"throughput (sending):  {args.count / sending:.0f} emails/s (first to last send)")
+    print(f"worker peak memory:    {peak:.0f} MB (VmHWM of the solo worker process)")
+    print(
+        f"worker CPU time:       {worker_cpu:.1f} s = {worker_cpu * 1000 / args.count:.1f} ms "
+        f"per email = {args.count / worker_cpu:.0f} emails per CPU-second (start-up included)"
+    )
+    print(f"sink CPU time:         {sink_cpu:.1f} s (the SMTP server, same machine)")
+    print(f"machine load average:  {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"this script peak RSS:  {own_peak:.0f} MB (setup and polling, not the worker)")
+    print(f"worker log:            {log_name}")
+    if accepted != args.count:
+        sys.exit(f"the sink accepted {accepted} emails for {args.count} reminders")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Benchmark: a dispatch sweep over 1,000,000 pending reminders, none due, against an empty one.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/advocacy_bench \\
+    .venv/bin/python bench/reminders_sweep.py
+
+Goal (issue 4): the sweep with a million rows planned for later takes at most twice as long as
+the sweep over an empty outbox, because the partial index ``reminder_due_idx`` (pending rows by
+next_attempt_at) answers "what is due now?" without reading the rows planned for later. The
+query plans are printed. The database named in DATABASE_URL is FLUSHED: never point it at real
+data.
+"""
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")  # nothing is enqueued anywhere
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from reminders_delivery import ensure_database  # noqa: E402
+
+INSERT = """
+INSERT INTO cases_reminder (
+    created_at, updated_at, deadline_id, recipient_id, kind, point_on, days_before, about_id,
+    digest, scheduled_for, next_attempt_at, status, attempts, last_error, cancelled_reason,
+    claimed_at, lease_expires_at, claim_token, sent_at, message_id
+)
+SELECT now(), now(), d.ids[1 + g %% d.n], %(user)s, 'reminder',
+       DATE '2030-01-01' + (g / d.n), 1, NULL, g %% 10 = 0,
+       now() + interval '1 day' + g * interval '1 second',
+       now() + interval '1 day' + g * interval '1 second',
+       'pending', 0, '', '', NULL, NULL, NULL, NULL, '<bench.' || g || '@bench.invalid>'
+FROM generate_series(%(start)s, %(stop)s - 1) AS g,
+     (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM cases_deadline) AS d
+"""
+
+
+def setup(deadlines: int):
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from cases.models import DeadlineKind, Reminder
+    from cases.services import deadline_create
+    from tests import factories
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    org = factories.OrganizationFactory(name="Bench organization")
+    user = factories.member(org, "coordinator", username="bench-coordinator")
+    case = factories.make_case(lead_organization=org, by=user, title="Bench case")
+    for number in range(deadlines):
+        deadline_create(
+            case=case,
+            by=user,
+            kind=DeadlineKind.OTHER,
+            title=f"Bench deadline {number}",
+            due_on=dt.date(2099, 1, 1),
+            reminder_days=[],
+        )
+    Reminder.objects.all().delete()
+    return user
+
+
+def sweeps(count: int) -> list[float]:
+    from cases.services.reminders import reminders_dispatch
+
+    for _ in range(10):  # warm up: connection, caches, plans
+        reminders_dispatch()
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        result = reminders_dispatch()
+        timings.append((time.perf_counter() - started) * 1000)
+        assert result.sent == 0 and result.recovered == 0, result
+    return timings
+
+
+def summary(name: str, timings: list[float]) -> str:
+    ordered = sorted(timings)
+    p90 = ordered[int(len(ordered) * 0.9)]
+    return (
+        f"{name:<28} median {statistics.median(timings):6.2f} ms   p90 {p90:6.2f} ms   "
+        f"mean {statistics.mean(timings):6.2f} ms   ({len(timings)} sweeps)"
+    )
+
+
+def plans() -> None:
+    from django.db import transaction
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from cases.selectors import reminders as selectors
+
+    now = timezone.now()
+    with transaction.atomic():
+        claim = (
+            selectors.reminders_due(now=now)
+            .filter(Q(digest=False))
+            .order_by("next_attempt_at", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:100]
+        )
+        queries = {
+            "claim (reminders_due)": claim,
+            "digest readers due": selectors.digest_recipients_due(now=now),
+            "expired leases": selectors.reminders_with_expired_lease(now=now).values_list("pk"),
+        }
+        for name, queryset in queries.items():
+            print(f"\n-- {name}\n{queryset.explain(analyze=True, buffers=True)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--deadlines", type=int, default=100)
+    parser.add_argument("--sweeps", type=int, default=300)
+    args = parser.parse_args()
+    ensure_database(os.environ.get("DATABASE_URL", ""))
+    user = setup(args.deadlines)
+
+    from django.db import connection
+
+    from cases.models import Reminder
+
+    empty = sweeps(args.sweeps)
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        for start in range(0, args.rows, 100_000):
+            stop = min(start + 100_000, args.rows)
+            cursor.execute(INSERT, {"user": user.pk, "start": start, "stop": stop})
+        cursor.execute("ANALYZE cases_reminder")
+    pending = Reminder.objects.filter(status="pending").count()
+    print(f"inserted {pending} pending reminders in {time.monotonic() - started:.0f} s")
+    full = sweeps(args.sweeps)
+
+    print(summary("empty outbox", empty))
+    print(summary(f"{pending:,} pending, none due", full))
+    ratio = statistics.median(full) / statistics.median(empty)
+    print(f"ratio (median): {ratio:.2f}x  (goal: at most 2x)")
+    plans()
+
+
+if __name__ == "__main__":
+    main()
