@@ -2,8 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .chain import ChainedQuerySet, ChainedRecord
 
-class AppendOnlyQuerySet(models.QuerySet):
+
+class AppendOnlyQuerySet(ChainedQuerySet):
     def update(self, **kwargs):
         raise PermissionError("The access log is append-only.")
 
@@ -11,11 +13,11 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise PermissionError("The access log is append-only.")
 
 
-class AccessLog(models.Model):
+class AccessLog(ChainedRecord):
     """Who looked at what: viewing a case, revealing an identity, downloading, exporting.
 
     Append-only: rows are written by ``cases.services.audit.access_log_record`` and never
-    changed or deleted by the application.
+    changed or deleted by the application. Rows are hash-chained (``ChainedRecord``).
     """
 
     class Action(models.TextChoices):

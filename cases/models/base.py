@@ -5,15 +5,25 @@ from typing import ClassVar
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .chain import ChainedRecord
+
 
 def history() -> HistoricalRecords:
-    """History for a domain model; the change reason is free text (who, when and *why*)."""
-    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+    """History for a domain model; the change reason is free text (who, when and *why*).
+
+    Every history table is a hash chain (``ChainedRecord``, see chain.py).
+    """
+    return HistoricalRecords(
+        history_change_reason_field=models.TextField(null=True), bases=[ChainedRecord]
+    )
 
 
 def history_with_m2m(*fields: str) -> HistoricalRecords:
     return HistoricalRecords(
-        history_change_reason_field=models.TextField(null=True), m2m_fields=list(fields)
+        history_change_reason_field=models.TextField(null=True),
+        m2m_fields=list(fields),
+        bases=[ChainedRecord],
+        m2m_bases=[ChainedRecord],
     )
 
 
