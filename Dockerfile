@@ -44,5 +44,6 @@ USER app
 EXPOSE 8000
 # The web server. Two workers per container: scale out with more containers (or raise
 # --workers to about 2 per CPU core on a bigger machine). No access log: the application
-# writes one line per request itself, without query strings (advocacy/logs.py).
-CMD ["gunicorn", "advocacy.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "--graceful-timeout", "30", "--max-requests", "1000", "--max-requests-jitter", "100", "--worker-tmp-dir", "/dev/shm"]
+# writes one line per request itself, without query strings (advocacy/logs.py). No control
+# socket: it would go to the app user's read-only home, and nothing here uses gunicornc.
+CMD ["gunicorn", "advocacy.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "--graceful-timeout", "30", "--max-requests", "1000", "--max-requests-jitter", "100", "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]

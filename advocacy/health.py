@@ -164,13 +164,18 @@ def run_checks(names=None) -> dict[str, bool]:
 def healthz(request):
     results = run_checks()
     healthy = all(results.values())
-    return JsonResponse(
+    response = JsonResponse(
         {
             "status": "ok" if healthy else "fail",
             "checks": {name: "ok" if ok else "fail" for name, ok in results.items()},
         },
         status=200 if healthy else 503,
     )
+    # A 503 here is an answer, not an error of this view: the request line and the failed
+    # check's warning say it; Django's "Service Unavailable" error line would repeat it at
+    # every poll of the balancer.
+    response._has_been_logged = True
+    return response
 
 
 # --- Command line (container health checks) --------------------------------------------------
