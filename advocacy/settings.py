@@ -7,6 +7,7 @@ A bad or missing required value stops start-up with one sentence naming the vari
 
 import os
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -95,6 +96,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "simple_history",
+    # Two-factor sign-in: authenticator apps (TOTP) and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # Counts failed sign-ins and locks a username out for a while (AXES_* below).
+    "axes",
     "cases",
 ]
 
@@ -110,8 +117,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (sign-in, reset, feeds).
+    # Tells whether this session passed the second step of signing in (request.user.is_verified).
+    "django_otp.middleware.OTPMiddleware",
+    # Signs a user out SESSION_ABSOLUTE_AGE after they signed in, however active they are.
+    "cases.security.SessionLifetimeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "cases.middleware.UserPreferencesMiddleware",
+    # ... and, after the password, the second step: a code (required for coordinators and staff).
+    "cases.security.TwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -119,6 +132,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
+    # Turns a locked-out sign-in attempt into the lockout page (last, as django-axes asks).
+    "axes.middleware.AxesMiddleware",
 ROOT_URLCONF = "advocacy.urls"
 WSGI_APPLICATION = "advocacy.wsgi.application"
 
@@ -183,6 +198,34 @@ LOGIN_REDIRECT_URL = "cases:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Languages and time ----------------------------------------------------------------------
+# django-axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After 5 failed sign-ins for a username (app or admin), each within 15 minutes of the last,
+# that username is locked for 15 minutes, whether or not the account exists. Attempts during
+# the lockout are refused without checking the password and do not extend it.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Not by address as well (django-axes warns, axes.W006, silenced below): colleagues often share
+# one address (an office, a VPN, Tor), and one person's typos would lock them all out.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The lockout page (429) says the same for every username, whether the account exists or not.
+AXES_LOCKOUT_CALLABLE = "cases.security.lockout_response"
+# Log lines name no username, address or browser (the admin's access attempts list has them).
+AXES_VERBOSE = False
+AXES_CLIENT_STR_CALLABLE = "cases.security.axes_client_str"
+AXES_HTTP_RESPONSE_CODE = 429
+# Two-factor secrets and recovery codes are not shown in the admin's device pages.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Sessions: signed out after 30 minutes without a request, and 12 hours after signing in
+# however active (cases.security.SessionLifetimeMiddleware).
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_AGE = 12 * 3600
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),

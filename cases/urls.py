@@ -10,6 +10,7 @@ from cases.views import (
     home,
     petitions,
     prisoners,
+    two_factor,
 )
 
 app_name = "cases"
@@ -18,6 +19,20 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("settings/", account.settings_view, name="settings"),
     path("language/", account.set_language, name="set-language"),
+    path("two-factor/", two_factor.manage, name="two-factor"),
+    path("two-factor/verify/", two_factor.verify, name="two-factor-verify"),
+    path("two-factor/setup/", two_factor.setup, name="two-factor-setup"),
+    path("two-factor/disable/", two_factor.disable, name="two-factor-disable"),
+    path(
+        "two-factor/recovery-codes/",
+        two_factor.recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
+    path(
+        "two-factor/recovery-codes/new/",
+        two_factor.recovery_codes_new,
+        name="two-factor-recovery-codes-new",
+    ),
     path("cases/", cases.case_list_view, name="case-list"),
     path("cases/new/", cases.case_create, name="case-create"),
     path("cases/<int:pk>/", cases.case_detail, name="case-detail"),

@@ -127,3 +127,41 @@ def smtp_server(settings):
         settings.EMAIL_USE_SSL = False
         settings.EMAIL_TIMEOUT = 5
         yield sink
+
+
+# --- Signing in: force_login stands for a complete sign-in, second step included -------------
+def pass_two_factor(client, user) -> None:
+    """Mark the client's session as having passed two-factor sign-in, as django_otp.login does
+    after a good code, for a user who must use it (coordinators, staff) or has it on. A user
+    who must use it and has not set it up gets a confirmed authenticator first.
+
+    Tests of two-factor sign-in itself do not use this: they sign in through the real pages.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from cases.security import authenticator_for, two_factor_required
+
+    device = authenticator_for(user)
+    if device is None:
+        if not two_factor_required(user):
+            return
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """``client.force_login(user)`` also completes the second step, so tests about what a
+    signed-in coordinator or staff member sees need not go through the code page."""
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        pass_two_factor(self, user)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
