@@ -49,18 +49,10 @@ def case_list_view(request):
 def case_create(request):
     form = CaseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        # The form's fields are the service's arguments.
         response = run_service(
             form,
-            lambda: services.case_create(
-                by=request.user,
-                title=data["title"],
-                summary=data["summary"],
-                priority=data["priority"],
-                lead_organization=data["lead_organization"],
-                opened_on=data["opened_on"],
-                prisoners=data["prisoners"],
-            ),
+            lambda: services.case_create(by=request.user, **form.cleaned_data),
             success=_("Case opened."),
             request=request,
             redirect_to=lambda case: reverse("cases:case-detail", args=[case.pk]),
@@ -75,18 +67,9 @@ def case_edit(request, pk):
     case = access.get_case_for(request.user, pk, level=Level.EDIT)
     form = CaseForm(request.POST or None, instance=case, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         response = run_service(
             form,
-            lambda: services.case_update(
-                case=case,
-                by=request.user,
-                title=data["title"],
-                summary=data["summary"],
-                priority=data["priority"],
-                opened_on=data["opened_on"],
-                prisoners=data["prisoners"],
-            ),
+            lambda: services.case_update(case=case, by=request.user, **form.cleaned_data),
             success=_("Case saved."),
             request=request,
             redirect_to=reverse("cases:case-detail", args=[case.pk]),

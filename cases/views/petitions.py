@@ -30,6 +30,25 @@ def _request_specs(formset) -> list[services.RequestSpec]:
     return specs
 
 
+_PETITION_FIELDS = (
+    "title",
+    "reference",
+    "addressed_to",
+    "filed_by",
+    "copied_to",
+    "filed_on",
+    "channel",
+    "legal_bases",
+    "legal_basis_other",
+    "summary",
+)
+
+
+def _petition_fields(data: dict) -> dict:
+    """What the petition form edits, as the services take it (not status, requests, files)."""
+    return {name: data[name] for name in _PETITION_FIELDS}
+
+
 @require_http_methods(["GET", "POST"])
 def petition_create(request, case_pk):
     case = access.get_case_for(request.user, case_pk, level=Level.EDIT)
@@ -44,19 +63,10 @@ def petition_create(request, case_pk):
             lambda: services.petition_create(
                 case=case,
                 by=request.user,
-                title=data["title"],
-                reference=data["reference"],
-                addressed_to=data["addressed_to"],
-                filed_by=data["filed_by"],
-                copied_to=data["copied_to"],
                 status=data["status"],
-                filed_on=data["filed_on"],
-                channel=data["channel"],
-                legal_bases=data["legal_bases"],
-                legal_basis_other=data["legal_basis_other"],
-                summary=data["summary"],
                 requests=[s for s in _request_specs(formset) if not s.delete],
                 uploads=data["documents"],
+                **_petition_fields(data),
             ),
             success=_("Petition logged."),
             request=request,
@@ -82,17 +92,8 @@ def petition_edit(request, pk):
             lambda: services.petition_update(
                 petition=petition,
                 by=request.user,
-                title=data["title"],
-                reference=data["reference"],
-                addressed_to=data["addressed_to"],
-                filed_by=data["filed_by"],
-                copied_to=data["copied_to"],
-                filed_on=data["filed_on"],
-                channel=data["channel"],
-                legal_bases=data["legal_bases"],
-                legal_basis_other=data["legal_basis_other"],
-                summary=data["summary"],
                 requests=_request_specs(formset),
+                **_petition_fields(data),
             ),
             success=_("Petition saved."),
             request=request,
