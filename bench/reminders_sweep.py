@@ -35,8 +35,8 @@ INSERT INTO cases_reminder (
     digest, scheduled_for, next_attempt_at, status, attempts, last_error, cancelled_reason,
     claimed_at, lease_expires_at, claim_token, sent_at, message_id
 )
-SELECT now(), now(), d.ids[1 + g %% d.n], %(user)s, 'reminder',
-       DATE '2030-01-01' + (g / d.n), 1, NULL, g %% 10 = 0,
+SELECT now(), now(), d.ids[1 + (g %% d.n)::integer], %(user)s, 'reminder',
+       DATE '2030-01-01' + (g / d.n)::integer, 1, NULL, g %% 10 = 0,
        now() + interval '1 day' + g * interval '1 second',
        now() + interval '1 day' + g * interval '1 second',
        'pending', 0, '', '', NULL, NULL, NULL, NULL, '<bench.' || g || '@bench.invalid>'
