@@ -4,6 +4,7 @@ It records every message it accepts and can be told to refuse mail, for everyone
 addresses, the way a mail server does when it is overloaded or an address is wrong.
 """
 
+import asyncio
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -28,6 +29,7 @@ class RecordingHandler:
         self.refuse_all: str | None = None  # e.g. "451 4.3.0 Try again later"
         self.refuse_rcpt: dict[str, str] = {}  # address -> reply
         self.refused = 0
+        self.delay = 0.0  # seconds to take over each message, like a busy server
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -45,6 +47,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse_all:
             with self.lock:
                 self.refused += 1

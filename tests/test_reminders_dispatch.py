@@ -335,6 +335,7 @@ def test_two_dispatchers_at_once_send_every_email_exactly_once(
     frozen, case, coordinator, editor, viewer, smtp_server
 ):
     make_visits(case, coordinator, [coordinator, editor, viewer], count=40)  # 120 reminders
+    smtp_server.handler.delay = 0.005  # each batch takes a while: the rounds overlap
     frozen(FIRST_POINT)
     start = threading.Barrier(3)
     results, errors = [], []
@@ -356,7 +357,7 @@ def test_two_dispatchers_at_once_send_every_email_exactly_once(
 
     assert errors == []
     assert sum(result.sent for result in results) == 120
-    assert all(result.sent > 0 for result in results)  # they really ran side by side
+    assert sum(result.sent > 0 for result in results) >= 2  # they really ran side by side
     ids = smtp_server.handler.message_ids()
     assert len(ids) == len(set(ids)) == 120
     assert set(ids) == set(due_rows().values_list("message_id", flat=True))
