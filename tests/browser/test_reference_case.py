@@ -1,6 +1,9 @@
 """A new user logs the reference case end to end in a real browser and reads its timeline."""
 
+from base64 import b32decode
+
 import pytest
+from django_otp.oath import totp
 
 from cases.models import Deadline, Petition
 from tests import factories
@@ -29,6 +32,18 @@ def test_reference_case_end_to_end(live_server, page, shot, setup_world):
     page.get_by_label("Username").fill("mina")
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # A coordinator sets up two-factor sign-in first: the app's key as text and as a QR code.
+    page.get_by_role("heading", name="Set up two-factor sign-in").wait_for()
+    assert page.locator("figure svg").is_visible()
+    shot("01b-two-factor-setup")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    key = b32decode(secret + "=" * (-len(secret) % 8))
+    page.get_by_role("textbox", name="Code").fill(f"{totp(key):06d}")  # what the app shows now
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    assert page.locator("#recovery-codes li").count() == 10
+    shot("01c-recovery-codes")
+    page.get_by_role("link", name="I have kept them safe: continue").click()
     page.get_by_role("heading", name="My work").wait_for()
     shot("02-my-work-empty")
 
