@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from cases import security
@@ -175,6 +175,7 @@ def setup(request):
     )
 
 
+@require_safe
 @never_cache
 def recovery_codes(request):
     """New recovery codes, shown once right after they were made."""
@@ -201,6 +202,7 @@ def recovery_codes_new(request):
     return redirect("cases:two-factor-recovery-codes")
 
 
+@require_safe
 @never_cache
 def manage(request):
     """Whether two-factor sign-in is on, and what can be done about it."""
