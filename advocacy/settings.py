@@ -116,24 +116,24 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page needs a signed-in user unless its view says otherwise (sign-in, reset, feeds).
     # Tells whether this session passed the second step of signing in (request.user.is_verified).
     "django_otp.middleware.OTPMiddleware",
     # Signs a user out SESSION_ABSOLUTE_AGE after they signed in, however active they are.
     "cases.security.SessionLifetimeMiddleware",
+    # Every page needs a signed-in user unless its view says otherwise (sign-in, reset, feeds).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "cases.middleware.UserPreferencesMiddleware",
     # ... and, after the password, the second step: a code (required for coordinators and staff).
     "cases.security.TwoFactorMiddleware",
+    "cases.middleware.UserPreferencesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
-]
-
     # Turns a locked-out sign-in attempt into the lockout page (last, as django-axes asks).
     "axes.middleware.AxesMiddleware",
+]
+
 ROOT_URLCONF = "advocacy.urls"
 WSGI_APPLICATION = "advocacy.wsgi.application"
 
@@ -196,8 +196,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cases:home"
 LOGOUT_REDIRECT_URL = "login"
-
-# --- Languages and time ----------------------------------------------------------------------
 # django-axes first: it refuses a locked-out username before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -226,6 +224,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_AGE = 12 * 3600
+
+# --- Languages and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),
