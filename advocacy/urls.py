@@ -5,7 +5,7 @@ from advocacy.health import healthz
 
 urlpatterns = [
     # For load balancers and monitoring: anyone, no data (tests/test_health.py).
-    path("healthz", healthz),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("cases.urls")),

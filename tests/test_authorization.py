@@ -6,6 +6,7 @@ strings; they must never appear in any response, and its ids must answer 404.
 """
 
 import datetime as dt
+import itertools
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -52,6 +53,11 @@ WRITERS = {"coordinator", "editor", "partner_edit"}
 MANAGERS = {"coordinator"}
 SIGNED_IN = {p: 200 for p in PERSONAS} | {"anonymous": 302}
 NOT_ALLOWED = {p: 405 for p in PERSONAS} | {"anonymous": 302}
+
+# The persona's own account pages (two-factor sign-in): editor and viewer have no device.
+ALREADY_VERIFIED = {p: 302 for p in PERSONAS}
+TWO_FACTOR_OPTIONAL = {p: 403 for p in PERSONAS} | {"editor": 302, "viewer": 302, "anonymous": 302}
+HAS_DEVICE = SIGNED_IN | {"editor": 302, "viewer": 302}
 
 READ = policy(200, allowed=READERS)
 EDIT = policy(200, allowed=WRITERS)
@@ -100,6 +106,18 @@ POLICIES = {
     "cases:document-detail": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
     "cases:document-download": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
     # The feed's secret is its URL: a wrong token is a 404 for everyone, signed in or not.
+    # One's own two-factor settings. Every persona here has passed the second step (see
+    # tests/conftest.py); coordinators (of any organization) must keep two-factor sign-in on,
+    # and those without a device are sent to set one up.
+    "cases:two-factor": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:two-factor-verify": (lambda w: {}, ALREADY_VERIFIED, ALREADY_VERIFIED),
+    "cases:two-factor-setup": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:two-factor-disable": (lambda w: {}, TWO_FACTOR_OPTIONAL, TWO_FACTOR_OPTIONAL),
+    "cases:two-factor-recovery-codes": (lambda w: {}, HAS_DEVICE, NOT_ALLOWED),
+    "cases:two-factor-recovery-codes-new": (lambda w: {}, NOT_ALLOWED, ALREADY_VERIFIED),
+    # For load balancers: no sign-in, no data; 200 or 503 depending on the services (its own
+    # tests are in tests/test_health.py).
+    "healthz": (lambda w: {}, {p: {200, 503} for p in PERSONAS}, {p: 405 for p in PERSONAS}),
     "cases:calendar-feed": (
         lambda w: {"token": "not-a-real-token"},
         {p: 404 for p in PERSONAS},
@@ -109,7 +127,7 @@ POLICIES = {
 # Views with their own rules, tested elsewhere: Django's sign-in, sign-out and password
 # pages (tests/test_views.py, tests/test_sign_in.py) and the staff-only admin
 # (test_admin_is_for_staff_only below).
-OUT_OF_SCOPE_PREFIXES = ("admin:", "login", "logout", "password_")
+OUT_OF_SCOPE_PREFIXES = ("admin:", "login", "logout", "password_", "^admin/")
 
 
 # URLs that are not about one case's rows (no ids of another organization to try).
@@ -120,6 +138,13 @@ NOT_ABOUT_ONE_CASE = {
     "cases:case-list",
     "cases:case-create",
     "cases:calendar-feed",
+    "cases:two-factor",
+    "cases:two-factor-verify",
+    "cases:two-factor-setup",
+    "cases:two-factor-disable",
+    "cases:two-factor-recovery-codes",
+    "cases:two-factor-recovery-codes-new",
+    "healthz",
 }
 
 
@@ -129,8 +154,9 @@ def _all_url_names(resolver=None, namespace=""):
         if isinstance(pattern, URLResolver):
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             yield from _all_url_names(pattern, inner)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            yield f"{namespace}{pattern.name}"
+        elif isinstance(pattern, URLPattern):
+            # Every pattern needs a name, so that it can be listed here.
+            yield f"{namespace}{pattern.name or pattern.pattern}"
 
 
 def in_scope_names():
@@ -248,19 +274,21 @@ def _request(client, user, method, url):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(POLICIES))
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_policy(client, world, name, method):
+def test_policy(client, world, name):
     kwargs_for, get_policy, post_policy = POLICIES[name]
-    expected = get_policy if method == "get" else post_policy
     url = reverse(name, kwargs=kwargs_for(world))
     failures = []
-    for persona in PERSONAS:
+    for persona, method in itertools.product(PERSONAS, ("get", "post")):
+        expected = get_policy if method == "get" else post_policy
         response, body = _request(client, world["users"][persona], method, url)
-        if response.status_code != expected[persona]:
-            failures.append(f"{persona}: {response.status_code} (expected {expected[persona]})")
+        allowed = expected[persona]
+        if response.status_code not in (allowed if isinstance(allowed, set) else {allowed}):
+            failures.append(
+                f"{method.upper()} {persona}: {response.status_code} (expected {allowed})"
+            )
         if MARKER in body:
-            failures.append(f"{persona}: another organization's data in the response")
-    assert not failures, f"{method.upper()} {url}: " + "; ".join(failures)
+            failures.append(f"{method.upper()} {persona}: another organization's data shown")
+    assert not failures, f"{url}: " + "; ".join(failures)
 
 
 @pytest.mark.django_db
