@@ -3,11 +3,13 @@
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from cases import access
 from cases.models import Prisoner
 
 _NEVER_SHOWN = {"created_at", "updated_at"}
+_HISTORY_TYPES = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
 _IDENTITY_FIELDS = {"legal_name"}
 
 
@@ -69,7 +71,7 @@ def readable_history(obj, *, user, limit: int = 100, identity: bool = False) -> 
             when=newer.history_date,
             who=newer.history_user,
             reason=newer.history_change_reason or "",
-            kind=newer.get_history_type_display(),
+            kind=str(_HISTORY_TYPES.get(newer.history_type, newer.history_type)),
         )
         if older is not None:
             delta = newer.diff_against(older, excluded_fields=excluded, foreign_keys_are_objs=True)

@@ -39,6 +39,14 @@ def days_left(days: int) -> str:
     return ngettext("%(n)d day left", "%(n)d days left", days) % {"n": days}
 
 
+@register.filter
+def names(items) -> str:
+    """People or organizations as one comma-separated text (user names for users)."""
+    return ", ".join(
+        item.get_username() if hasattr(item, "get_username") else str(item) for item in items
+    )
+
+
 @register.inclusion_tag("partials/field.html")
 def field(bound_field, css_class=""):
     return {"field": bound_field, "css_class": css_class}
