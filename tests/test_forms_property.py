@@ -67,7 +67,7 @@ def all_rows() -> int:
         for model in apps.get_app_config("cases").get_models()
         if model.__name__ != "UserProfile"
     ]
-    counts = " + ".join(f"(SELECT COUNT(*) FROM {table})" for table in tables)
+    counts = " + ".join(f"(SELECT COUNT(*) FROM {table})" for table in tables)  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {counts}")
         return cursor.fetchone()[0]
