@@ -45,33 +45,51 @@ def _search(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
         Q(name__icontains=text) | Q(short_name__icontains=text)
     ).values("pk")
     prisoners = Prisoner.objects.filter(code__icontains=text).values("pk")
+    if connection.vendor == "postgresql":
+        return cases.filter(pk__in=_matching_case_ids(text, authorities, prisoners))
     petition_authority = Petition.objects.filter(case=OuterRef("pk")).filter(
         Q(addressed_to__in=authorities) | Q(copied_to__in=authorities)
     )
     event_authority = Event.objects.filter(case=OuterRef("pk"), authorities__in=authorities)
     related = Q(prisoners__in=prisoners) | Exists(petition_authority) | Exists(event_authority)
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        query = SearchQuery(text, config="simple", search_type="websearch")
-        # Both vectors match GIN expression indexes (migration 0004_search_indexes).
-        case_vector = SearchVector("reference", "title", "summary", config="simple")
-        petition_vector = SearchVector("reference", "title", config="simple")
-        petitions = Petition.objects.annotate(v=petition_vector).filter(
-            case=OuterRef("pk"), v=query
-        )
-        matched = cases.annotate(search=case_vector).filter(
-            Q(search=query) | Q(reference__iexact=text) | Exists(petitions) | related
-        )
-    else:
-        case_fields = (
-            Q(reference__icontains=text) | Q(title__icontains=text) | Q(summary__icontains=text)
-        )
-        petitions = Petition.objects.filter(case=OuterRef("pk")).filter(
-            Q(reference__icontains=text) | Q(title__icontains=text)
-        )
-        matched = cases.filter(case_fields | Exists(petitions) | related)
+    case_fields = (
+        Q(reference__icontains=text) | Q(title__icontains=text) | Q(summary__icontains=text)
+    )
+    petitions = Petition.objects.filter(case=OuterRef("pk")).filter(
+        Q(reference__icontains=text) | Q(title__icontains=text)
+    )
+    matched = cases.filter(case_fields | Exists(petitions) | related)
     return cases.filter(pk__in=matched.values("pk"))
+
+
+def _matching_case_ids(text: str, authorities: QuerySet, prisoners: QuerySet) -> QuerySet:
+    """PostgreSQL: the ids of the cases a search finds, as a UNION of one query per way in.
+
+    Each part reads through an index of its own. Written as one OR across a join and EXISTS
+    subqueries instead, it made PostgreSQL compute the text vector of every case (and of
+    every petition) on every search (see docs/performance.md).
+    """
+    from django.contrib.postgres.search import SearchQuery, SearchVector
+
+    query = SearchQuery(text, config="simple", search_type="websearch")
+    # Both vectors match GIN expression indexes (migration 0007_search_indexes).
+    case_vector = SearchVector("reference", "title", "summary", config="simple")
+    petition_vector = SearchVector("reference", "title", config="simple")
+    parts = [
+        Case.objects.annotate(v=case_vector).filter(v=query).values("pk"),
+        Case.objects.filter(reference__iexact=text).values("pk"),
+        Petition.objects.annotate(v=petition_vector).filter(v=query).values("case_id"),
+        Case.prisoners.through.objects.filter(prisoner_id__in=prisoners).values("case_id"),
+        Petition.objects.filter(addressed_to__in=authorities).values("case_id"),
+        Petition.copied_to.through.objects.filter(authority_id__in=authorities).values(
+            "petition__case_id"
+        ),
+        Event.authorities.through.objects.filter(authority_id__in=authorities).values(
+            "event__case_id"
+        ),
+    ]
+    first, *rest = (part.order_by() for part in parts)
+    return first.union(*rest, all=True)
 
 
 def case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
