@@ -13,7 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         {
             "DEBUG": "0",
@@ -58,4 +62,3 @@ def test_pages_have_no_inline_scripts(client, editor, case):
         for chunk in body.split("<script")[1:]:
             assert chunk.lstrip().startswith("src="), url
         assert " onclick=" not in body and " onchange=" not in body
-
