@@ -88,6 +88,26 @@ def test_one_smtp_connection_per_batch(frozen, case, coordinator, editor, smtp_s
     assert smtp_server.handler.connections == 1 + 3  # 10 emails in batches of 4
 
 
+def test_the_email_arrives_as_text_html_and_a_calendar_file(frozen, case, coordinator, smtp_server):
+    [visit] = make_visits(case, coordinator, [coordinator])
+    frozen(FIRST_POINT)
+    reminders_dispatch()
+    [email] = smtp_server.messages  # as parsed by the receiving server
+    assert email["MIME-Version"] == "1.0"
+    assert email["Auto-Submitted"] == "auto-generated"
+    assert (
+        email.get_body(("plain",))
+        .get_content()
+        .startswith(f"Reminder for case {case.reference}: In 3 days")
+    )
+    assert f'href="http://testserver/cases/{case.pk}/"' in email.get_body(("html",)).get_content()
+    [attachment] = email.iter_attachments()
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename() == "deadline.ics"
+    event = Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == f"{case.reference}: {visit.title}"
+
+
 def test_refused_mail_is_retried_with_backoff_then_delivered_once(
     frozen, case, coordinator, editor, smtp_server
 ):
