@@ -139,24 +139,22 @@ def test_pinned_deadlines_count_down(story):
 def test_rebuild_reproduces_the_live_timeline(story):
     def snapshot():
         return sorted(
-
-                tuple("" if v is None else str(v) for v in row)
-                for row in TimelineEntry.objects.values_list(
-                    "kind",
-                    "case_id",
-                    "prisoner_id",
-                    "happened_on",
-                    "precision",
-                    "field",
-                    "old_value",
-                    "new_value",
-                    "reason",
-                    "event_id",
-                    "petition_id",
-                    "deadline_id",
-                    "document_id",
-                )
-
+            tuple("" if v is None else str(v) for v in row)
+            for row in TimelineEntry.objects.values_list(
+                "kind",
+                "case_id",
+                "prisoner_id",
+                "happened_on",
+                "precision",
+                "field",
+                "old_value",
+                "new_value",
+                "reason",
+                "event_id",
+                "petition_id",
+                "deadline_id",
+                "document_id",
+            )
         )
 
     live = snapshot()
