@@ -560,10 +560,9 @@ class CaseSearchForm(forms.Form):
         self.fields["priority"].choices = anything + list(Priority.choices)
         self.fields["risk_level"].choices = anything + list(RiskLevel.choices)
         visible_cases = access.cases_visible_to(user)
-        self.fields["organization"].queryset = (
-            Organization.objects.filter(
-                Q(led_cases__in=visible_cases) | Q(case_shares__case__in=visible_cases)
-            )
-            .distinct()
-            .order_by("name")
-        )
+        # Organizations leading or sharing a visible case, by id subqueries (a join over
+        # every visible case with DISTINCT was the slowest query of the list page).
+        self.fields["organization"].queryset = Organization.objects.filter(
+            Q(pk__in=visible_cases.values("lead_organization_id"))
+            | Q(pk__in=CaseShare.objects.filter(case__in=visible_cases).values("organization_id"))
+        ).order_by("name")
