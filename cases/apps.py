@@ -8,8 +8,13 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.conf import settings
+        from django.db.models.signals import post_save
         from simple_history.signals import post_create_historical_record
 
-        from cases.services.timeline import on_history_row
+        from cases.services.timeline import on_history_row, on_user_saved
 
         post_create_historical_record.connect(on_history_row, dispatch_uid="cases.timeline")
+        post_save.connect(
+            on_user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="cases.timeline.users"
+        )

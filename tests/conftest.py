@@ -101,6 +101,17 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Rendered timelines are cached per process (cases/views/cases.py); a test's database is
+    # rolled back, so its ids and version tokens may come back in the next test.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 # --- Reminders: broker and mail server -------------------------------------------------------
 @pytest.fixture(autouse=True, scope="session")
 def _celery_broker_in_memory():

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.urls import reverse
 from cases import services
 from cases.models import TimelineEntry
 from cases.selectors.timeline import case_timeline, pinned_deadlines
+from cases.services.petitions import RequestSpec
 from cases.services.timeline import timeline_rebuild
 from tests import factories
 
@@ -205,6 +207,7 @@ def test_queries_do_not_grow_with_the_timeline(case, coordinator, client):
 
     def count():
         client.get(url)  # warm caches (profile, session)
+        cache.clear()  # count the queries of a timeline rendered, not one taken from the cache
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(url).status_code == 200
         return len(ctx.captured_queries)
@@ -228,3 +231,89 @@ def test_load_more_pages_through_older_entries(case, coordinator, client):
     ).content.decode()
     assert "Call 0" in more
     assert "<html" not in more
+
+
+def _timeline_queries(client, url) -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries if 'FROM "cases_timelineentry"' in q["sql"]]
+    return response.content.decode(), sql
+
+
+@pytest.mark.django_db
+def test_a_rendered_timeline_is_served_from_the_cache_until_it_changes(case, coordinator, client):
+    _grow(case, coordinator, 3)
+    client.force_login(coordinator)
+    url = reverse("cases:case-detail", args=[case.pk])
+    first, read = _timeline_queries(client, url)
+    assert "Call 2" in first and read
+    again, read = _timeline_queries(client, url)
+    assert "Call 2" in again and not read  # the entries were not read again
+    _grow(case, coordinator, 4)
+    after, read = _timeline_queries(client, url)
+    assert "Call 3" in after and read
+
+
+@pytest.mark.django_db
+def test_every_change_a_timeline_shows_shows_at_once(case, coordinator, client):
+    """Whatever an entry shows (event, its people and authorities, a petition's requests,
+    who logged it) changes on the page as soon as it changes, cache or not."""
+    person = factories.PrisonerFactory(code="POW-OLD")
+    services.case_add_prisoner(case=case, prisoner=person, by=coordinator)
+    court = factories.AuthorityFactory(name="Old court")
+    event = services.event_log(
+        case=case,
+        by=coordinator,
+        kind="visit",
+        title="First visit",
+        occurred_on=dt.date(2025, 3, 1),
+        prisoners=[person],
+        authorities=[court],
+    )
+    petition = factories.make_petition(
+        case=case,
+        by=coordinator,
+        title="Access petition",
+        requests=[RequestSpec(kind="lawyer_access")],
+    )
+    client.force_login(coordinator)
+    url = reverse("cases:case-detail", args=[case.pk])
+
+    def page() -> str:
+        client.get(url)  # whatever is cached now is served on the second request
+        return client.get(url).content.decode()
+
+    assert "First visit" in page()
+    services.event_update(event=event, by=coordinator, title="Visit renamed")
+    assert "Visit renamed" in page()
+    court.name = "Renamed court"
+    court.save()  # as the admin does: an authority shows on every case
+    assert "Renamed court" in page()
+    services.prisoner_update(prisoner=person, by=coordinator, code="POW-NEW")
+    assert "POW-NEW" in page() and "POW-OLD" not in page()
+    request = petition.requests.first()
+    request.outcome = "granted"
+    request._change_reason = "Answered"
+    request.save()
+    assert "Granted" in page()
+    coordinator.username = "renamed-coordinator"
+    coordinator.save()
+    assert "logged by renamed-coordinator" in page()
+
+
+@pytest.mark.django_db
+def test_the_cache_keeps_apart_what_differs_between_readers(case, coordinator, viewer, client):
+    """Edit links, language and time zone are part of what is cached, not shared."""
+    _grow(case, coordinator, 2)
+    url = reverse("cases:case-detail", args=[case.pk])
+    edit_link = reverse("cases:event-edit", args=[case.events.first().pk])
+    client.force_login(coordinator)
+    assert edit_link in client.get(url).content.decode()
+    client.force_login(viewer)
+    assert edit_link not in client.get(url).content.decode()
+    profile = services.profile_get(viewer)
+    profile.language, profile.time_zone = "uk", "Asia/Seoul"
+    profile.save()
+    client.get(url)
+    assert "Подія" in client.get(url).content.decode()

@@ -112,6 +112,23 @@ def test_partner_with_edit_share_may_add(client, scenario, coordinator, partner,
 
 
 @pytest.mark.django_db
+def test_case_page_lists_the_latest_petitions_and_links_to_all(client, case, editor):
+    """The petitions card stays short on a long case; all of them are on the timeline."""
+    for n in range(12):
+        factories.make_petition(
+            case=case, by=editor, title=f"Petition {n:02}", filed_on=dt.date(2026, 1, 1 + n)
+        )
+    client.force_login(editor)
+    page = client.get(reverse("cases:case-detail", args=[case.pk])).content.decode()
+    card = page[page.index('id="petitions-heading"') :]
+    assert "Petition 11" in card and "Petition 02" in card and "Petition 01" not in card
+    assert 'href="?kind=petition#timeline">All 12 petitions on the timeline' in card
+    filtered = client.get(reverse("cases:case-detail", args=[case.pk]), {"kind": "petition"})
+    timeline = filtered.content.decode().split('id="timeline-list"')[1]
+    assert "Petition 00" in timeline and "Petition 11" in timeline
+
+
+@pytest.mark.django_db
 def test_case_list_shows_only_visible_cases(client, scenario, outsider, editor):
     factories.make_case(title="Other organization's case")
     client.force_login(editor)

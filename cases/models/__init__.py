@@ -30,7 +30,7 @@ from .prisoners import (
 )
 from .profiles import UserProfile
 from .reminders import Reminder, ReminderKind, ReminderStatus
-from .timeline import TimelineEntry
+from .timeline import TimelineEntry, TimelineVersion
 
 __all__ = [
     "CASE_TRANSITIONS",
@@ -67,6 +67,7 @@ __all__ = [
     "RiskLevel",
     "StatusChangeOutsideServiceError",
     "TimelineEntry",
+    "TimelineVersion",
     "UserProfile",
     "WishStatus",
     "format_fuzzy_date",

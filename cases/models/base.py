@@ -1,8 +1,11 @@
 """Shared pieces for tracked models: status changes only through the service layer."""
 
+import functools
 from typing import ClassVar
 
 from django.db import models
+from django.utils.encoding import force_str
+from django.utils.translation import get_language
 from simple_history.models import HistoricalRecords
 
 from .chain import ChainedRecord
@@ -27,6 +30,30 @@ def history_with_m2m(*fields: str) -> HistoricalRecords:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _choice_labels(field: models.Field, language: str | None) -> dict:
+    """The field's choices as {value: translated label} in ``language`` (the active one)."""
+    return {value: force_str(label) for value, label in field.flatchoices}
+
+
+class ChoiceDisplayMixin:
+    """``get_FOO_display()`` without translating every choice label on every call.
+
+    Django's version builds ``dict(make_hashable(field.flatchoices))`` per call, which hashes,
+    and so translates, each lazy label of the field; the case page calls it about a hundred
+    times. The labels are looked up once per field and language instead. Our choices are
+    static ``TextChoices``; a field with callable choices would need Django's version.
+    """
+
+    def _get_FIELD_display(self, field):
+        value = getattr(self, field.attname)
+        try:
+            label = _choice_labels(field, get_language()).get(value, value)
+        except TypeError:  # an unhashable value: let Django deal with it
+            return super()._get_FIELD_display(field)
+        return force_str(label, strings_only=True)
+
+
 class StatusChangeOutsideServiceError(RuntimeError):
     """A tracked status was changed without going through its service function."""
 
@@ -42,7 +69,7 @@ class TrackedQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
-class StatusTrackedModel(models.Model):
+class StatusTrackedModel(ChoiceDisplayMixin, models.Model):
     """A model whose status may change only through a service that records the reason.
 
     The service marks the instance with ``_status_change_allowed`` before saving; any other
@@ -80,7 +107,7 @@ class StatusTrackedModel(models.Model):
         self._status_change_allowed = False
 
 
-class TimestampedModel(models.Model):
+class TimestampedModel(ChoiceDisplayMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,10 +2,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import ChoiceDisplayMixin
 from .dates import DatePrecision
 
 
-class TimelineEntry(models.Model):
+class TimelineEntry(ChoiceDisplayMixin, models.Model):
     """One line of a case's timeline, projected from history as it is written.
 
     Written only by ``cases.services.timeline`` (a receiver of every history row), and
@@ -85,3 +86,27 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.happened_on} {self.kind}"
+
+
+class TimelineVersion(models.Model):
+    """A token that changes whenever what a case's timeline shows may have changed.
+
+    The case page caches its rendered timeline under these tokens (cases/views/cases.py).
+    ``scope`` is ``case:<id>`` for one case, or ``all`` for a change that shows on every
+    case (an authority or organization renamed, a user renamed). Written by
+    ``cases.services.timeline`` in the same transaction as the change itself, so a page
+    rendered from older data is never served under a newer token, whatever the cache backend
+    and however many processes share it.
+    """
+
+    ALL = "all"
+
+    scope = models.CharField(max_length=40, unique=True)
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.token}"
+
+    @staticmethod
+    def case_scope(case_id: int) -> str:
+        return f"case:{case_id}"

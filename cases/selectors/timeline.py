@@ -13,6 +13,7 @@ from cases.models import (
     Petition,
     Prisoner,
     TimelineEntry,
+    TimelineVersion,
 )
 
 PAGE_SIZE = 50
@@ -146,6 +147,17 @@ def case_timeline(
             entry.old_label = _label(entry, entry.old_value)
             entry.new_label = _label(entry, entry.new_value)
     return TimelinePage(entries=rows, page=page, has_more=has_more)
+
+
+def timeline_version(case: Case) -> str:
+    """The version of what the case's timeline shows: changes with any change to it.
+
+    Made of the case's own token and the one for changes shown on every case (see
+    ``TimelineVersion``); one query.
+    """
+    scopes = [TimelineVersion.case_scope(case.pk), TimelineVersion.ALL]
+    tokens = dict(TimelineVersion.objects.filter(scope__in=scopes).values_list("scope", "token"))
+    return "-".join(tokens.get(scope, "0") for scope in scopes)
 
 
 @dataclass

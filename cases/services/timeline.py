@@ -4,9 +4,13 @@ Every history row written anywhere (services, admin, commands) passes through
 ``on_history_row``; it adds or refreshes the timeline entry it implies. Because it hangs off
 history itself, no code path can change a status without it showing on the timeline.
 ``timeline_rebuild`` recomputes the whole projection from history.
+
+The same receiver changes the case's ``TimelineVersion`` token (``timeline_touch``), in the
+transaction of the change: the case page caches its rendered timeline under those tokens.
 """
 
 import datetime as dt
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,8 +22,10 @@ from cases.models import (
     Document,
     Event,
     Petition,
+    PetitionRequest,
     Prisoner,
     TimelineEntry,
+    TimelineVersion,
 )
 
 Kind = TimelineEntry.Kind
@@ -169,8 +175,53 @@ def project(instance, record, previous) -> None:
 _TRACKED = (Case, Prisoner, Petition, Deadline, Event, Document)
 
 
+def timeline_touch(*, case_ids: list[int] | None = None) -> None:
+    """Give the timelines of these cases (None: of every case) a new version token.
+
+    Called in the transaction of the change, so the new token and the new data become
+    visible together; a page cached under the old token is simply never asked for again.
+    """
+    scopes = (
+        [TimelineVersion.ALL]
+        if case_ids is None
+        else [TimelineVersion.case_scope(pk) for pk in sorted(set(case_ids))]
+    )
+    if not scopes:
+        return
+    token = uuid.uuid4().hex
+    TimelineVersion.objects.bulk_create(
+        [TimelineVersion(scope=scope, token=token) for scope in scopes],
+        update_conflicts=True,
+        unique_fields=["scope"],
+        update_fields=["token"],
+    )
+
+
+def _cases_showing(instance, history_type: str) -> list[int] | None:
+    """The cases whose timeline may show this row (None: possibly any case)."""
+    if history_type == "-" and not isinstance(instance, Case):
+        return None  # its entries vanish from wherever they were: rare, so touch them all
+    if isinstance(instance, Case):
+        return [instance.pk]
+    if isinstance(instance, Prisoner):
+        return list(instance.cases.values_list("pk", flat=True))
+    if isinstance(instance, PetitionRequest):
+        return [instance.petition.case_id]
+    case_id = getattr(instance, "case_id", None)
+    # Organizations, authorities, memberships: shown (by name) on any case.
+    return None if case_id is None else [case_id]
+
+
+def on_user_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
+    """post_save of users (connected in apps.py): timelines show who did what, by username."""
+    if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
+        return  # a new user is on no timeline yet; signing in changes nothing shown
+    timeline_touch()
+
+
 def on_history_row(sender, instance, history_instance, **kwargs) -> None:
     """simple_history's post_create_historical_record receiver (connected in apps.py)."""
+    timeline_touch(case_ids=_cases_showing(instance, history_instance.history_type))
     if not isinstance(instance, _TRACKED):
         return
     previous = None
@@ -192,4 +243,5 @@ def timeline_rebuild() -> int:
                 continue
             project(instance, record, previous_by_id.get(record.id))
             previous_by_id[record.id] = record
+    timeline_touch()
     return TimelineEntry.objects.count()

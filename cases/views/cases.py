@@ -1,15 +1,24 @@
+import hashlib
+from dataclasses import dataclass
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases import access, services
 from cases.access import Level
 from cases.forms import CaseForm, CaseSearchForm, QuickEventForm, ShareForm, StatusForm
-from cases.models import CASE_TRANSITIONS, AccessLog
+from cases.models import CASE_TRANSITIONS, AccessLog, CaseShare
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.cases import CaseFilters, case_list
 
@@ -145,26 +154,87 @@ def _timeline_params(request, case):
     return kinds, prisoner, newest_first, page
 
 
-def _timeline_context(request, case):
+# How long a rendered page of a timeline is kept. It is stored under the timeline's version
+# (TimelineVersion), so it is never shown once anything it shows has changed; the time limit
+# only keeps the cache from holding pages nobody reads.
+TIMELINE_CACHE_SECONDS = 24 * 60 * 60
+
+
+def _timeline_context(request, case, *, can_edit: bool) -> dict:
+    """The timeline's controls and its page of entries, rendered (``timeline_html``).
+
+    The entries are rendered once per version of the timeline and per way of showing it
+    (language, time zone, edit links, filters, page) and then taken from the cache: on a
+    long timeline, rendering its 50 entries with all they show is most of the case page.
+    """
     kinds, prisoner, newest_first, page = _timeline_params(request, case)
-    timeline = timeline_selectors.case_timeline(
-        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
-    )
     query = request.GET.copy()
     query["page"] = str(page + 1)
-    return {
-        "timeline": timeline,
+    context = {
+        "case": case,
+        "can_edit": can_edit,
         "kind_choices": timeline_selectors.KIND_CHOICES,
         "selected_kinds": kinds,
         "selected_prisoner": prisoner,
         "newest_first": newest_first,
         "next_query": query.urlencode(),
     }
+    shown_as = (
+        case.pk,
+        timeline_selectors.timeline_version(case),
+        get_language(),
+        timezone.get_current_timezone_name(),
+        can_edit,
+        sorted(kinds),
+        prisoner.pk if prisoner else None,
+        newest_first,
+        page,
+        context["next_query"],
+    )
+    key = "timeline:" + hashlib.sha256(repr(shown_as).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        timeline = timeline_selectors.case_timeline(
+            case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
+        )
+        html = render_to_string(
+            "cases/partials/timeline_entries.html", {**context, "timeline": timeline}, request
+        )
+        cached = (str(html), bool(timeline.entries))
+        cache.set(key, cached, TIMELINE_CACHE_SECONDS)
+    html, has_entries = cached
+    # Rendered by the template engine above, which escaped everything it put in.
+    context.update(timeline_html=mark_safe(html), timeline_has_entries=has_entries)  # noqa: S308
+    return context
+
+
+LATEST_ON_CASE_PAGE = 10
+
+
+@dataclass
+class Latest:
+    rows: list
+    total: int  # how many there are in all
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def _latest(queryset, limit: int = LATEST_ON_CASE_PAGE) -> Latest:
+    """The first ``limit`` rows, and how many there are (counted only when there are more)."""
+    rows = list(queryset[: limit + 1])
+    total = queryset.count() if len(rows) > limit else len(rows)
+    return Latest(rows[:limit], total)
 
 
 @require_safe
 def case_detail(request, pk):
     case = access.get_case_for(request.user, pk)
+    # One query for the shares, read by the access level and shown in the header.
+    prefetch_related_objects(
+        [case], Prefetch("shares", CaseShare.objects.select_related("organization"))
+    )
     level = access.case_level(request.user, case)
     today = timezone.localdate()
     prisoners = list(case.prisoners.select_related("detaining_authority"))
@@ -179,15 +249,18 @@ def case_detail(request, pk):
         "can_manage": level >= Level.MANAGE,
         # Only the case page itself is logged, not its partial refreshes.
         "prisoners": prisoners,
-        "shares": case.shares.select_related("organization"),
+        "shares": case.shares.all(),
         "pinned": pinned,
         "next_deadline": pinned[0] if pinned else None,
-        "petitions": case.petitions.select_related("addressed_to").order_by("-filed_on", "-id"),
-        "documents": case.documents.select_related("uploaded_by")[:20],
+        # The latest few: all of them are on the timeline, which pages (kind=petition, ...).
+        "petitions": _latest(
+            case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
+        ),
+        "documents": _latest(case.documents.order_by("-created_at", "-id")),
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
         "today": today,
-        **_timeline_context(request, case),
+        **_timeline_context(request, case, can_edit=level >= Level.EDIT),
     }
     return render(request, "cases/case_detail.html", context)
 
@@ -196,11 +269,11 @@ def case_detail(request, pk):
 def case_timeline(request, pk):
     """The timeline alone: htmx "load more" and filter changes, or a plain page without JS."""
     case = access.get_case_for(request.user, pk)
-    context = {"case": case, **_timeline_context(request, case)}
-    template = (
-        "cases/partials/timeline_entries.html" if request.htmx else "cases/timeline_page.html"
-    )
-    return render(request, template, context)
+    level = access.case_level(request.user, case)
+    context = _timeline_context(request, case, can_edit=level >= Level.EDIT)
+    if request.htmx:
+        return HttpResponse(context["timeline_html"])
+    return render(request, "cases/timeline_page.html", context)
 
 
 @require_POST

@@ -48,8 +48,7 @@ def event_create(request, case_pk):
             context = {
                 "case": case,
                 "quick_event_form": QuickEventForm(initial={"occurred_on": data["occurred_on"]}),
-                "can_edit": True,
-                **_timeline_context(request, case),
+                **_timeline_context(request, case, can_edit=True),
             }
             return render(request, "cases/partials/timeline_block.html", context)
         if response:
@@ -58,8 +57,7 @@ def event_create(request, case_pk):
         context = {
             "case": case,
             "quick_event_form": form,
-            "can_edit": True,
-            **_timeline_context(request, case),
+            **_timeline_context(request, case, can_edit=True),
         }
         return render(request, "cases/partials/timeline_block.html", context)
     return render(request, "cases/event_form.html", {"form": form, "case": case})
