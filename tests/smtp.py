@@ -1,16 +1,21 @@
 """A real SMTP server on loopback (aiosmtpd) for tests and benchmarks.
 
 It records every message it accepts and can be told to refuse mail, for everyone or for some
-addresses, the way a mail server does when it is overloaded or an address is wrong.
+addresses, the way a mail server does when it is overloaded or an address is wrong. With
+``keep=False`` (benchmarks) it keeps only each message's Message-ID, read from the raw header
+block without parsing the message.
 """
 
 import asyncio
+import re
 import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 def free_port() -> int:
@@ -24,6 +29,8 @@ class RecordingHandler:
         self.keep = keep
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs) if kept
+        self.raw_message_ids: list[str] = []  # one per accepted message, if not kept
         self.accepted = 0
         self.connections = 0  # one EHLO/HELO per SMTP connection
         self.refuse_all: str | None = None  # e.g. "451 4.3.0 Try again later"
@@ -58,6 +65,11 @@ class RecordingHandler:
             if self.keep:
                 message = message_from_bytes(envelope.content, policy=policy.default)
                 self.messages.append(message)
+                self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            else:
+                head = envelope.content.split(b"\r\n\r\n", 1)[0]
+                found = _MESSAGE_ID.search(head)
+                self.raw_message_ids.append(found[1].decode() if found else "")
         return "250 Message accepted for delivery"
 
     def message_ids(self) -> list[str]:

@@ -385,3 +385,45 @@ def test_two_dispatchers_at_once_send_every_email_exactly_once(
 
     assert reminders_dispatch().sent == 0
     assert len(smtp_server.handler.message_ids()) == 120
+
+
+def test_recipients_of_one_email_each_get_their_own_headers(
+    frozen, case, coordinator, editor, smtp_server, settings
+):
+    [visit] = make_visits(case, coordinator, [coordinator, editor])
+    frozen(FIRST_POINT)
+    reminders_dispatch()
+
+    emails = {email["To"]: email for email in smtp_server.messages}
+    assert set(emails) == {"coordinator@example.org", "editor@example.org"}
+    message_ids = dict(due_rows().values_list("recipient__email", "message_id"))
+    subject = f"[{case.reference}] In 3 days: {visit.title} ({visit.due_display})"
+    for address, email in emails.items():
+        for name in ("To", "From", "Date", "Subject", "Message-ID", "MIME-Version"):
+            assert len(email.get_all(name)) == 1, name
+        assert email["Message-ID"] == message_ids[address]
+        assert email["From"] == settings.DEFAULT_FROM_EMAIL
+        assert email["Date"].datetime.replace(tzinfo=UTC) == FIRST_POINT
+        assert email["Subject"] == subject
+        assert [part.get_content_type() for part in email.walk()] == [
+            "multipart/mixed",
+            "multipart/alternative",
+            "text/plain",
+            "text/html",
+            "text/calendar",
+        ]
+    assert sorted(smtp_server.handler.envelopes) == [
+        ("cases@localhost", ["coordinator@example.org"]),
+        ("cases@localhost", ["editor@example.org"]),
+    ]
+
+
+def test_an_address_that_needs_encoding_still_arrives(frozen, case, coordinator, smtp_server):
+    coordinator.email = "kim@exämple.org"
+    coordinator.save()
+    make_visits(case, coordinator, [coordinator])
+    frozen(FIRST_POINT)
+    assert reminders_dispatch().sent == 1
+    [email] = smtp_server.messages
+    assert email["To"] == "kim@xn--exmple-cua.org"
+    assert email["Message-ID"] == due_rows().get().message_id

@@ -14,6 +14,7 @@ with the same Message-ID: the only way anyone can get an email twice (docs/remin
 import datetime as dt
 import hashlib
 import logging
+import re
 import smtplib
 import time
 import uuid
@@ -21,12 +22,15 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.mime.text import MIMEText
+from email.utils import formatdate
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -65,6 +69,9 @@ MORNING = dt.time(8, 0)
 LEASE = dt.timedelta(minutes=10)
 # Rows claimed and sent per SMTP connection. Small batches keep memory flat and leases short.
 BATCH_SIZE = 100
+# Serialized emails one round keeps for reuse (one per deadline, day and language): a bound on
+# memory in a round that meets very many deadlines, far above what one day brings.
+TEMPLATES_KEPT = 1000
 # Digest rows one recipient can have in one email (a safety bound, not a normal case).
 DIGEST_LIMIT = 500
 # One dispatch round stops claiming after this long (well inside the task's soft time limit);
@@ -460,8 +467,9 @@ class _Round:
     visible: dict[tuple[int, int], bool] = field(default_factory=dict)
     assignees: dict[int, set[int]] = field(default_factory=dict)
     calendars: dict[tuple, str] = field(default_factory=dict)
-    rendered: dict[tuple, tuple[str, str, str]] = field(default_factory=dict)
+    templates: dict[tuple, "_Template"] = field(default_factory=dict)
     urls: dict[tuple, str] = field(default_factory=dict)
+    sender: str = ""  # the envelope sender, as Django's SMTP backend would give it
 
     def out_of_time(self) -> bool:
         if time.monotonic() >= self.stop_at:
@@ -513,6 +521,7 @@ def reminders_dispatch(
 ) -> DispatchResult:
     """One dispatch round: send every due reminder (within the time budget), exactly once."""
     round_ = _Round(DispatchResult(), stop_at=time.monotonic() + time_budget.total_seconds())
+    round_.sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
     round_.result.recovered = _recover_expired_leases()
     while not round_.out_of_time():
         token, rows = _claim(Q(digest=False), limit=batch_size)
@@ -752,7 +761,7 @@ def _send_each(rows: list[Reminder], token, round_: _Round) -> None:
                 return
             error = broken
             if error is None:
-                error = _send_one(mail, _build_email(row, round_), row)
+                error = _send_one(mail, _build_email(row, round_), row, round_)
                 if error is None:
                     if _mark_sent(row, token):
                         result.sent += 1
@@ -767,10 +776,19 @@ def _send_each(rows: list[Reminder], token, round_: _Round) -> None:
         _close(mail)
 
 
-def _send_one(mail, build, row: Reminder) -> Exception | None:
-    """Hand one message to the mail server; the error, if it did not take it."""
+def _send_one(mail, build, row: Reminder, round_: _Round) -> Exception | None:
+    """Hand one message to the mail server; the error, if it did not take it.
+
+    With Django's own SMTP backend the email goes out as the bytes that backend would send,
+    on the connection it opened (``_Email.as_bytes``); any other backend gets Django's email.
+    """
     try:
-        message = build()
+        email = build()
+        data = email.as_bytes() if type(mail) is SmtpBackend else None
+        if data is not None:
+            mail.connection.sendmail(round_.sender, [email.to], data)
+            return None
+        message = email.message()
         message.connection = mail
         if mail.send_messages([message]) != 1:
             return RuntimeError(_("The mail backend did not accept the message."))
@@ -844,7 +862,7 @@ def _send_digest(rows: list[Reminder], token, round_: _Round) -> None:
     error = _open(mail)
     try:
         if error is None:
-            error = _send_one(mail, _build_digest(rows, message_id, round_), rows[0])
+            error = _send_one(mail, _build_digest(rows, message_id, round_), rows[0], round_)
     finally:
         _close(mail)
     if error is None:
@@ -951,47 +969,86 @@ def _ics_part(ical: str) -> MIMEText:
     return part
 
 
-class _ReminderEmail(EmailMultiAlternatives):
-    """Django's text + HTML + attachment email, cheaper to serialize.
+# Headers each email of a template has for itself; everything else is the template's.
+_OWN_HEADERS = ("To", "Date", "Message-ID")
+# Values that go into those headers and the SMTP envelope as they are: ASCII, no spaces, no
+# line breaks, nothing to encode or quote. Anything else takes Django's path, which checks.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+_PLAIN_MESSAGE_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>")
 
-    Serializing is the costliest step of a reminder (bench/reminders_delivery.py). Two savings:
-    the MIME boundaries are made from the Message-ID (random, and nowhere in the body) instead
-    of letting the email package invent one and compile a regular expression per message to
-    check it; and "MIME-Version" stays on the top level only, where RFC 2045 requires it.
+
+@dataclass
+class _Template:
+    """An email as everyone told the same thing reads it: subject, text, HTML, calendar file.
+
+    Serializing the MIME message was the costliest step of sending a reminder
+    (bench/reminders_delivery.py), and everyone reminded of one deadline on one day, in one
+    language, gets the same message but for To, Date and Message-ID. So a template is
+    serialized once, by Django, without those three headers (``serialized``), and each email
+    puts its own in front (``_Email.as_bytes``).
     """
 
-    def message(self, *args, **kwargs):
-        message = super().message(*args, **kwargs)
-        seed = hashlib.sha256(self.extra_headers["Message-ID"].encode()).hexdigest()[:24]
-        for number, part in enumerate(message.walk()):
-            if number:
-                del part["MIME-Version"]
-            if part.is_multipart():
-                part.set_boundary(f"=_reminder_{seed}_{number}")
+    subject: str
+    text: str
+    html: str
+    ical: str
+    _serialized: bytes | None = None
+
+    def message(self, *, to: str, message_id: str) -> EmailMultiAlternatives:
+        message = EmailMultiAlternatives(
+            subject=self.subject,
+            body=self.text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+            headers={
+                "Message-ID": message_id,
+                "Auto-Submitted": "auto-generated",
+                "X-Auto-Response-Suppress": "All",
+            },
+        )
+        message.attach_alternative(self.html, "text/html")
+        message.attach(_ics_part(self.ical))
         return message
 
+    def serialized(self) -> bytes:
+        """The message as Django's SMTP backend sends it, less the headers of each email."""
+        if self._serialized is None:
+            message = self.message(to="to@invalid", message_id="<template@invalid>").message()
+            for name in _OWN_HEADERS:
+                del message[name]
+            self._serialized = message.as_bytes(linesep="\r\n")
+        return self._serialized
 
-def _email(*, subject: str, text: str, html: str, to: str, message_id: str, ics: MIMEText):
-    message = _ReminderEmail(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-        headers={
-            "Message-ID": message_id,
-            "Auto-Submitted": "auto-generated",
-            "X-Auto-Response-Suppress": "All",
-        },
-    )
-    message.attach_alternative(html, "text/html")
-    message.attach(ics)
-    return message
+
+@dataclass(frozen=True)
+class _Email:
+    """One email: a template, and who it goes to under which Message-ID."""
+
+    template: _Template
+    to: str
+    message_id: str
+
+    def message(self) -> EmailMultiAlternatives:
+        """The email as a Django message, for any mail backend."""
+        return self.template.message(to=self.to, message_id=self.message_id)
+
+    def as_bytes(self) -> bytes | None:
+        """The email as it goes on the wire, or None if its headers need Django's checks.
+
+        The same bytes as ``message().message().as_bytes(linesep="\r\n")`` but for the order
+        of the headers and the MIME boundaries.
+        """
+        if not (_PLAIN_ADDRESS.fullmatch(self.to) and _PLAIN_MESSAGE_ID.fullmatch(self.message_id)):
+            return None
+        date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        own = f"To: {self.to}\r\nDate: {date}\r\nMessage-ID: {self.message_id}\r\n"
+        return own.encode("ascii") + self.template.serialized()
 
 
 def _build_email(row: Reminder, round_: _Round):
     """A callable building the row's email in the recipient's language and time zone."""
 
-    def build():
+    def build() -> _Email:
         recipient = row.recipient
         profile = _profile(recipient)
         with (
@@ -1009,39 +1066,38 @@ def _build_email(row: Reminder, round_: _Round):
                     failed_error=failed.last_error,
                     failed_attempts=failed.attempts,
                 )
-                subject, text, html = _render("failure_report", context, round_)
-            else:
-                # Everyone told about this deadline today, in the same language, reads the same
-                # email (no names in it): render it once per round.
-                name = "overdue" if row.kind == ReminderKind.OVERDUE else "reminder"
-                assigned = round_.is_assigned(deadline, recipient.pk)
-                key = (
-                    name,
-                    deadline.pk,
-                    translation.get_language(),
-                    _days_left(deadline, profile),
-                    assigned,
-                    recipient.pk if settings.NAMES_IN_NOTIFICATIONS else None,
+                template = _Template(
+                    *_render("failure_report", context, round_),
+                    ical=round_.calendar([deadline], recipient),
                 )
-                if key not in round_.rendered:
-                    context = _deadline_context(deadline, recipient, profile, round_)
-                    context["assigned"] = assigned
-                    round_.rendered[key] = _render(name, context, round_)
-                subject, text, html = round_.rendered[key]
-            return _email(
-                subject=subject,
-                text=text,
-                html=html,
-                to=recipient.email,
-                message_id=row.message_id,
-                ics=_ics_part(round_.calendar([deadline], recipient)),
+                return _Email(template, to=recipient.email, message_id=row.message_id)
+            # Everyone told about this deadline today, in the same language, reads the same
+            # email (no names in it): render and serialize it once per round.
+            name = "overdue" if row.kind == ReminderKind.OVERDUE else "reminder"
+            assigned = round_.is_assigned(deadline, recipient.pk)
+            key = (
+                name,
+                deadline.pk,
+                translation.get_language(),
+                _days_left(deadline, profile),
+                assigned,
+                recipient.pk if settings.NAMES_IN_NOTIFICATIONS else None,
             )
+            if key not in round_.templates:
+                if len(round_.templates) >= TEMPLATES_KEPT:
+                    round_.templates.clear()
+                context = _deadline_context(deadline, recipient, profile, round_)
+                context["assigned"] = assigned
+                round_.templates[key] = _Template(
+                    *_render(name, context, round_), ical=round_.calendar([deadline], recipient)
+                )
+            return _Email(round_.templates[key], to=recipient.email, message_id=row.message_id)
 
     return build
 
 
 def _build_digest(rows: list[Reminder], message_id: str, round_: _Round):
-    def build():
+    def build() -> _Email:
         recipient = rows[0].recipient
         profile = _profile(recipient)
         with (
@@ -1059,16 +1115,11 @@ def _build_digest(rows: list[Reminder], message_id: str, round_: _Round):
                 "count": len(items),
                 "today": timezone.localdate(),
             }
-            subject, text, html = _render("digest", context, round_)
             deadlines = list({row.deadline_id: row.deadline for row in rows}.values())
-            return _email(
-                subject=subject,
-                text=text,
-                html=html,
-                to=recipient.email,
-                message_id=message_id,
-                ics=_ics_part(round_.calendar(deadlines, recipient)),
+            template = _Template(
+                *_render("digest", context, round_), ical=round_.calendar(deadlines, recipient)
             )
+            return _Email(template, to=recipient.email, message_id=message_id)
 
     return build
 
