@@ -96,17 +96,23 @@ def get_case_for(user, pk, *, level: Level = Level.READ) -> Case:
     return case
 
 
-def visible_through_case(user, queryset: QuerySet) -> QuerySet:
-    """Rows of a model with a ``case`` foreign key, limited to cases the user may see."""
-    return queryset.filter(case__in=cases_visible_to(user))
+def visible_through_case(user, queryset: QuerySet, *, case_path: str = "case") -> QuerySet:
+    """Rows of a model hanging off a case (through ``case_path``), limited to cases the user
+    may see."""
+    return queryset.filter(**{f"{case_path}__in": cases_visible_to(user)})
 
 
-def get_for(user, queryset: QuerySet, pk, *, level: Level = Level.READ):
-    """A row hanging off a case (petition, event, deadline, document), checked like its case."""
-    obj = visible_through_case(user, queryset).select_related("case").filter(pk=pk).first()
+def get_for(user, queryset: QuerySet, pk, *, level: Level = Level.READ, case_path: str = "case"):
+    """A row hanging off a case (petition, event, deadline, document; a reminder through its
+    deadline, ``case_path="deadline__case"``), checked like its case."""
+    rows = visible_through_case(user, queryset, case_path=case_path).select_related(case_path)
+    obj = rows.filter(pk=pk).first()
     if obj is None:
         raise Http404("Not found.")
-    if level > Level.READ and case_level(user, obj.case) < level:
+    case = obj
+    for step in case_path.split("__"):
+        case = getattr(case, step)
+    if level > Level.READ and case_level(user, case) < level:
         raise PermissionDenied
     return obj
 

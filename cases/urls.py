@@ -53,6 +53,7 @@ urlpatterns = [
     path("events/<int:pk>/edit/", events.event_edit, name="event-edit"),
     path("deadlines/<int:pk>/edit/", deadlines.deadline_edit, name="deadline-edit"),
     path("deadlines/<int:pk>/status/", deadlines.deadline_status, name="deadline-status"),
+    path("reminders/<int:pk>/retry/", deadlines.reminder_retry, name="reminder-retry"),
     path("people/<int:pk>/", prisoners.prisoner_detail, name="prisoner-detail"),
     path("people/<int:pk>/edit/", prisoners.prisoner_edit, name="prisoner-edit"),
     path("people/<int:pk>/reveal/", prisoners.prisoner_reveal, name="prisoner-reveal"),

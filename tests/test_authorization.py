@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
-from cases.models import CaseShare
+from cases.models import CaseShare, Reminder, ReminderStatus
 from tests import factories
 
 MARKER = "ZZMARKER"
@@ -96,6 +96,11 @@ POLICIES = {
     "cases:event-edit": (lambda w: {"pk": w["event"].pk}, EDIT, EDIT),
     "cases:deadline-edit": (lambda w: {"pk": w["deadline"].pk}, EDIT, EDIT),
     "cases:deadline-status": (lambda w: {"pk": w["deadline"].pk}, EDIT, EDIT),
+    "cases:reminder-retry": (
+        lambda w: {"pk": w["reminder"].pk},
+        {p: 405 for p in PERSONAS} | {"anonymous": 302},
+        policy(302, allowed=MANAGERS),
+    ),
     "cases:prisoner-detail": (lambda w: {"pk": w["prisoner"].pk}, READ, NOT_ALLOWED),
     "cases:prisoner-edit": (lambda w: {"pk": w["prisoner"].pk}, EDIT, EDIT),
     "cases:prisoner-reveal": (
@@ -203,6 +208,11 @@ def _seed_case(lead, by, *, marker=""):
         upload=SimpleUploadedFile("letter.txt", f"{marker} letter".encode()),
         title=f"{marker}Document",
     )
+    # A reminder the outbox gave up on (shown on the case page, sent again by coordinators).
+    reminder = deadline.reminders.order_by("pk").first()
+    Reminder.objects.filter(pk=reminder.pk).update(
+        status=ReminderStatus.FAILED, attempts=8, last_error=f"{marker}550 mailbox unavailable"
+    )
     return {
         "case": case,
         "prisoner": prisoner,
@@ -210,6 +220,7 @@ def _seed_case(lead, by, *, marker=""):
         "event": event,
         "deadline": deadline,
         "document": document,
+        "reminder": reminder,
     }
 
 

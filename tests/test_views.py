@@ -558,3 +558,36 @@ def test_unsharing_ends_the_partners_access_and_is_on_record(
     assert deleted.history_change_reason == "Partner left the coalition"
     client.force_login(partner)
     assert client.get(reverse("cases:case-detail", args=[scenario["case"].pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_failed_reminders_show_on_the_case_page_and_coordinators_send_them_again(
+    client, scenario, coordinator, editor, viewer
+):
+    from cases.models import Reminder, ReminderStatus
+
+    reminder = scenario["deadline"].reminders.order_by("pk").first()
+    Reminder.objects.filter(pk=reminder.pk).update(
+        status=ReminderStatus.FAILED, attempts=8, last_error="550 mailbox unavailable"
+    )
+    url = reverse("cases:case-detail", args=[scenario["case"].pk])
+    retry = reverse("cases:reminder-retry", args=[reminder.pk])
+
+    client.force_login(viewer)
+    assert "Reminders that could not be sent" not in client.get(url).content.decode()
+    client.force_login(editor)
+    page = client.get(url).content.decode()
+    assert "not sent after 8 attempts" in page and "550 mailbox unavailable" in page
+    assert retry not in page  # editors see it; the coordinators act on it
+    assert client.post(retry).status_code == 403
+
+    client.force_login(coordinator)
+    page = client.get(url).content.decode()
+    assert retry in page
+    response = client.post(retry, follow=True)
+    assert "will be sent again" in response.content.decode()
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.PENDING, 0)
+    assert "Reminders that could not be sent" not in response.content.decode()
+    again = client.post(retry, follow=True).content.decode()
+    assert "no longer waiting to be sent again" in again

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Count, Prefetch, Window, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -21,6 +21,7 @@ from cases.forms import CaseForm, CaseSearchForm, QuickEventForm, ShareForm, Sta
 from cases.models import CASE_TRANSITIONS, AccessLog, CaseShare
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.cases import CaseFilters, case_list
+from cases.selectors.reminders import reminders_failed_for_case
 
 from .common import run_service
 
@@ -222,10 +223,9 @@ class Latest:
 
 
 def _latest(queryset, limit: int = LATEST_ON_CASE_PAGE) -> Latest:
-    """The first ``limit`` rows, and how many there are (counted only when there are more)."""
-    rows = list(queryset[: limit + 1])
-    total = queryset.count() if len(rows) > limit else len(rows)
-    return Latest(rows[:limit], total)
+    """The first ``limit`` rows and how many there are, in one query whatever the count."""
+    rows = list(queryset.annotate(_total=Window(Count("pk")))[:limit])
+    return Latest(rows, rows[0]._total if rows else 0)
 
 
 @require_safe
@@ -242,7 +242,10 @@ def case_detail(request, pk):
         user=request.user, action=AccessLog.Action.VIEW_CASE, case=case, target=case.reference
     )
     pinned = timeline_selectors.pinned_deadlines(case, today=today)
+    # Reminders the outbox gave up on (issue: "shown on the case page"): those who can act.
+    failed = list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
     context = {
+        "failed_reminders": failed,
         "case": case,
         "level": level,
         "can_edit": level >= Level.EDIT,

@@ -1,12 +1,13 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import access, services
 from cases.access import Level
 from cases.forms import DeadlineForm, StatusForm
-from cases.models import DEADLINE_TRANSITIONS, DEFAULT_REMINDER_DAYS, Deadline
+from cases.models import DEADLINE_TRANSITIONS, DEFAULT_REMINDER_DAYS, Deadline, Reminder
 
 from .common import run_service
 
@@ -95,3 +96,20 @@ def deadline_status(request, pk):
             "current": deadline.get_status_display(),
         },
     )
+
+
+@require_POST
+def reminder_retry(request, pk):
+    """Send a failed reminder again, from the case page (the case's coordinators)."""
+    reminder = access.get_for(
+        request.user,
+        Reminder.objects.select_related("deadline"),
+        pk,
+        level=Level.MANAGE,
+        case_path="deadline__case",
+    )
+    if services.reminder_retry(reminder=reminder):
+        messages.success(request, _("The reminder will be sent again within a minute."))
+    else:
+        messages.info(request, _("This reminder is no longer waiting to be sent again."))
+    return redirect("cases:case-detail", pk=reminder.deadline.case_id)
