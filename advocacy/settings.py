@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's widget templates, found through TEMPLATES (FORM_RENDERER below).
+    "django.forms",
     "django_htmx",
     "simple_history",
     # Two-factor sign-in: authenticator apps (TOTP) and single-use recovery codes.
@@ -156,6 +158,11 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form widgets render through the project's templates, so that templates/django/forms/ can
+# replace Django's select widget: it includes a template per <option>, which made a select of
+# 160 authorities cost milliseconds on every case list page.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database --------------------------------------------------------------------------------
 _default_db = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
