@@ -90,14 +90,29 @@ def count_queries(client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-def median_times(client, urls: dict[str, str], *, repeats: int, warmup: int) -> dict[str, float]:
-    """Median server time (ms) of each page, requests interleaved so noise hits all alike."""
+def median_times(
+    client,
+    urls: dict[str, str],
+    *,
+    repeats: int,
+    warmup: int,
+    prepare: dict[str, Callable[[], object]] | None = None,
+) -> dict[str, float]:
+    """Median server time (ms) of each page, requests interleaved so noise hits all alike.
+
+    ``prepare[label]``, if given, runs (untimed) before every request of that page.
+    """
+    prepare = prepare or {}
     for _ in range(warmup):
-        for url in urls.values():
+        for label, url in urls.items():
+            if label in prepare:
+                prepare[label]()
             client.get(url)
     samples: dict[str, list[float]] = {label: [] for label in urls}
     for _ in range(repeats):
         for label, url in urls.items():
+            if label in prepare:
+                prepare[label]()
             started = time.perf_counter()
             response = client.get(url)
             samples[label].append((time.perf_counter() - started) * 1000)
