@@ -591,3 +591,45 @@ def test_failed_reminders_show_on_the_case_page_and_coordinators_send_them_again
     assert "Reminders that could not be sent" not in response.content.decode()
     again = client.post(retry, follow=True).content.decode()
     assert "no longer waiting to be sent again" in again
+
+
+@pytest.mark.django_db
+def test_the_case_page_shows_every_change_at_once(
+    client, scenario, coordinator, lead_org, time_machine
+):
+    """Parts of the case page are cached (case_detail.html); none may lag behind a change."""
+    time_machine.move_to(dt.datetime(2026, 3, 2, 22, 0, tzinfo=dt.UTC), tick=False)
+    case = scenario["case"]
+    url = reverse("cases:case-detail", args=[case.pk])
+    client.force_login(coordinator)
+
+    def page() -> str:
+        client.get(url)  # whatever is cached now is served on the second request
+        return client.get(url).content.decode()
+
+    page()
+    services.case_update(case=case, by=coordinator, title="Renamed case")
+    assert "Renamed case" in page()
+    services.prisoner_change_custody(
+        prisoner=scenario["prisoner"], to="hospitalized", by=coordinator, reason="Wounds"
+    )
+    assert "Hospitalized" in page()
+    factories.make_deadline(
+        case=case, by=coordinator, title="Visit on Thursday", due_on=dt.date(2026, 3, 5)
+    )
+    assert "Visit on Thursday" in page() and "in 3 days" in page()
+    # The next morning, well within the cache's own time limit: the key follows the day.
+    time_machine.move_to(dt.datetime(2026, 3, 3, 6, 0, tzinfo=dt.UTC), tick=False)
+    client.force_login(coordinator)  # the session ended after 30 idle minutes
+    assert "in 2 days" in page()  # the countdown follows the calendar
+    factories.make_petition(case=case, by=coordinator, title="Newest petition")
+    lists = page().split('id="petitions-heading"')[1]
+    assert "Newest petition" in lists
+    lead_org.name = "Renamed organization"
+    lead_org.save()  # as the admin does
+    assert "Renamed organization" in page()
+    other = factories.OrganizationFactory(name="New partner")
+    services.case_share(case=case, organization=other, level="read", by=coordinator, reason="r")
+    assert "New partner" in page()
+    services.case_change_status(case=case, to="closed", by=coordinator, reason="Released")
+    assert "status-closed" in page()

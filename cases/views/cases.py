@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -192,7 +193,7 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
         page,
         context["next_query"],
     )
-    key = "timeline:" + hashlib.sha256(repr(shown_as).encode()).hexdigest()
+    key = "timeline:" + _key(*shown_as)
     cached = cache.get(key)
     if cached is None:
         timeline = timeline_selectors.case_timeline(
@@ -205,8 +206,16 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
         cache.set(key, cached, TIMELINE_CACHE_SECONDS)
     html, has_entries = cached
     # Rendered by the template engine above, which escaped everything it put in.
-    context.update(timeline_html=mark_safe(html), timeline_has_entries=has_entries)  # noqa: S308
+    context.update(
+        timeline_html=mark_safe(html),  # noqa: S308
+        timeline_has_entries=has_entries,
+        timeline_key=key,
+    )
     return context
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 LATEST_ON_CASE_PAGE = 10
@@ -237,33 +246,44 @@ def case_detail(request, pk):
     )
     level = access.case_level(request.user, case)
     today = timezone.localdate()
-    prisoners = list(case.prisoners.select_related("detaining_authority"))
+    # Only the case page itself is logged, not its partial refreshes.
     services.access_log_record(
         user=request.user, action=AccessLog.Action.VIEW_CASE, case=case, target=case.reference
     )
-    pinned = timeline_selectors.pinned_deadlines(case, today=today)
-    # Reminders the outbox gave up on (issue: "shown on the case page"): those who can act.
-    failed = list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
+    timeline = _timeline_context(request, case, can_edit=level >= Level.EDIT)
+    # What follows is read only if the template renders it, i.e. when its part of the page
+    # is not in the cache (see case_detail.html): the key changes with anything it shows.
+    pinned = SimpleLazyObject(lambda: timeline_selectors.pinned_deadlines(case, today=today))
     context = {
-        "failed_reminders": failed,
+        **timeline,
         "case": case,
         "level": level,
         "can_edit": level >= Level.EDIT,
         "can_manage": level >= Level.MANAGE,
-        # Only the case page itself is logged, not its partial refreshes.
-        "prisoners": prisoners,
+        "page_key": _key(timeline["timeline_key"], today, level),
+        "cache_seconds": TIMELINE_CACHE_SECONDS,
+        # Reminders the outbox gave up on: shown to those who may act, never cached.
+        "failed_reminders": (
+            list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
+        ),
+        "prisoners": SimpleLazyObject(
+            lambda: list(case.prisoners.select_related("detaining_authority"))
+        ),
         "shares": case.shares.all(),
         "pinned": pinned,
-        "next_deadline": pinned[0] if pinned else None,
+        "next_deadline": SimpleLazyObject(lambda: pinned[0] if pinned else None),
         # The latest few: all of them are on the timeline, which pages (kind=petition, ...).
-        "petitions": _latest(
-            case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
+        "petitions": SimpleLazyObject(
+            lambda: _latest(
+                case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
+            )
         ),
-        "documents": _latest(case.documents.order_by("-created_at", "-id")),
+        "documents": SimpleLazyObject(
+            lambda: _latest(case.documents.order_by("-created_at", "-id"))
+        ),
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
         "today": today,
-        **_timeline_context(request, case, can_edit=level >= Level.EDIT),
     }
     return render(request, "cases/case_detail.html", context)
 
