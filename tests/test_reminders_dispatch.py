@@ -228,6 +228,48 @@ def test_a_row_left_sending_by_a_dead_worker_is_resent_with_the_same_message_id(
     assert not reminders._finish(claimed, token, status=ReminderStatus.SENT)
 
 
+def test_a_worker_dying_mid_batch_resends_at_most_its_last_unmarked_group(
+    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch
+):
+    make_visits(case, coordinator, [coordinator, editor, viewer], count=10)  # 30 reminders
+    monkeypatch.setattr(reminders, "SENT_GROUP_WAIT", 60)  # groups by count only, however slow
+    frozen(FIRST_POINT)
+
+    class Died(BaseException):
+        """The process is gone: nothing of it runs any more, not even its cleanup."""
+
+    taken, dead = 0, False
+    send_one, mark_sent = reminders._send_one, reminders._mark_sent
+
+    def send_then_die(*args):
+        nonlocal taken, dead
+        error = send_one(*args)
+        taken += 1
+        if taken == 25:  # the server took the 25th email, then the worker was killed
+            dead = True
+            raise Died
+        return error
+
+    def mark_sent_while_alive(rows, token):
+        return 0 if dead else mark_sent(rows, token)
+
+    monkeypatch.setattr(reminders, "_send_one", send_then_die)
+    monkeypatch.setattr(reminders, "_mark_sent", mark_sent_while_alive)
+    with pytest.raises(Died):
+        reminders_dispatch()
+    monkeypatch.undo()
+    assert due_rows().filter(status=ReminderStatus.SENT).count() == reminders.SENT_GROUP
+
+    frozen(FIRST_POINT + reminders.LEASE + dt.timedelta(seconds=1))
+    result = reminders_dispatch()
+    assert (result.recovered, result.sent) == (10, 10)
+    ids = smtp_server.handler.message_ids()
+    assert len(ids) == 35 and set(ids) == set(due_rows().values_list("message_id", flat=True))
+    # Resent: the five emails taken after the last group was marked, with their Message-IDs.
+    assert len(ids) - len(set(ids)) == 25 - reminders.SENT_GROUP == 5
+    assert set(due_rows().values_list("status", flat=True)) == {"sent"}
+
+
 def test_several_due_reminders_for_one_deadline_send_only_the_latest(frozen, case, coordinator):
     make_visits(case, coordinator, [coordinator])
     frozen(dt.datetime(2026, 1, 7, 9, tzinfo=UTC))  # dispatch was down since 5 January

@@ -69,6 +69,13 @@ MORNING = dt.time(8, 0)
 LEASE = dt.timedelta(minutes=10)
 # Rows claimed and sent per SMTP connection. Small batches keep memory flat and leases short.
 BATCH_SIZE = 100
+# Rows whose email the mail server took are marked sent together: at most this many, and at
+# most this long after the first of them was taken. A worker dying in between leaves them
+# "sending", and they go out again (same Message-ID) once their lease runs out: this bounds the
+# only duplicates there can be (docs/reminders.md). One UPDATE per email was a third of the
+# time per email in bench/reminders_delivery.py, most of it PostgreSQL committing each one.
+SENT_GROUP = 20
+SENT_GROUP_WAIT = 0.5  # seconds
 # Serialized emails one round keeps for reuse (one per deadline, day and language): a bound on
 # memory in a round that meets very many deadlines, far above what one day brings.
 TEMPLATES_KEPT = 1000
@@ -611,36 +618,48 @@ def _finish(row: Reminder, token: uuid.UUID, **changes) -> bool:
     return bool(updated)
 
 
-def _mark_sent(row: Reminder, token: uuid.UUID) -> bool:
-    """Record a delivery the moment the mail server took it, if the row is still ours.
-
-    The same conditional UPDATE as ``_finish``, in SQL: it runs once per email, and the ORM's
-    query building was a tenth of the time per email in bench/reminders_delivery.py.
-    """
+def _mark_sent(rows: list[Reminder], token: uuid.UUID) -> int:
+    """Record deliveries the mail server took, for the rows that are still ours; how many."""
+    ids = [row.pk for row in rows]
     now = timezone.now()
-    meta = Reminder._meta
-
-    def prep(name, value):
-        return meta.get_field(name).get_db_prep_value(value, connection)
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {meta.db_table} SET status = %s, sent_at = %s, updated_at = %s, "  # noqa: S608 - table name from the model
-            "claim_token = NULL, lease_expires_at = NULL "
-            "WHERE id = %s AND claim_token = %s AND status = %s",
-            [
-                ReminderStatus.SENT,
-                prep("sent_at", now),
-                prep("updated_at", now),
-                row.pk,
-                prep("claim_token", token),
-                ReminderStatus.SENDING,
-            ],
+    updated = Reminder.objects.filter(
+        pk__in=ids, claim_token=token, status=ReminderStatus.SENDING
+    ).update(
+        status=ReminderStatus.SENT,
+        sent_at=now,
+        updated_at=now,
+        claim_token=None,
+        lease_expires_at=None,
+    )
+    if updated < len(ids):
+        log.warning(
+            "%s of reminders %s were taken by another dispatcher after their lease ran out.",
+            len(ids) - updated,
+            ids,
         )
-        updated = cursor.rowcount
-    if not updated:
-        log.warning("Reminder %s was taken by another dispatcher after its lease ran out.", row.pk)
-    return bool(updated)
+    return updated
+
+
+class _Accepted:
+    """Rows whose email the mail server took, marked sent in groups (``SENT_GROUP``)."""
+
+    def __init__(self, token: uuid.UUID, result: DispatchResult):
+        self.token = token
+        self.result = result
+        self.rows: list[Reminder] = []
+        self.since = 0.0
+
+    def add(self, row: Reminder) -> None:
+        if not self.rows:
+            self.since = time.monotonic()
+        self.rows.append(row)
+        if len(self.rows) >= SENT_GROUP or time.monotonic() - self.since >= SENT_GROUP_WAIT:
+            self.mark_sent()
+
+    def mark_sent(self) -> None:
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.result.delivered_rows += _mark_sent(rows, self.token)
 
 
 def _release(rows: Iterable[Reminder], token: uuid.UUID) -> None:
@@ -752,6 +771,7 @@ def _send_each(rows: list[Reminder], token, round_: _Round) -> None:
     if not rows:
         return
     result = round_.result
+    accepted = _Accepted(token, result)
     mail = get_connection(fail_silently=False)
     broken = _open(mail)
     try:
@@ -763,16 +783,17 @@ def _send_each(rows: list[Reminder], token, round_: _Round) -> None:
             if error is None:
                 error = _send_one(mail, _build_email(row, round_), row, round_)
                 if error is None:
-                    if _mark_sent(row, token):
-                        result.sent += 1
-                        result.delivered_rows += 1
-                        log.info("Sent %s %s to %s.", row.kind, row.pk, row.recipient.email)
+                    result.sent += 1
+                    log.info("Sent %s %s to %s.", row.kind, row.pk, row.recipient.email)
+                    accepted.add(row)
                     continue
                 # The connection may be unusable now; start a fresh one for the next row.
                 _close(mail)
                 broken = _open(mail)
             _record_failure(row, token, error, result)
     finally:
+        # Also when the round is stopped (time limit) or fails: these emails did go out.
+        accepted.mark_sent()
         _close(mail)
 
 
