@@ -10,19 +10,27 @@ What runs: an aiosmtpd sink in its own process on 127.0.0.1, and a real worker
 (``celery -A advocacy worker --pool=solo``) taking tasks from Redis. Once the worker has
 settled, 10,000 reminders are planned through the services (100 deadlines x 100 assignees),
 all made due at once, and one dispatch task is sent, as beat would. Measured: the time until
-every row is marked sent, the worker's CPU time and its peak memory (VmHWM). The database named
-in DATABASE_URL is FLUSHED: never point it at real data.
+every row is marked sent, the worker's CPU time and its peak memory (VmHWM). Checked: the sink
+received each sent row's Message-ID exactly once, and nothing else. Every task goes to the
+Redis database in REDIS_URL (never to the demo's broker folder). The database named in
+DATABASE_URL is FLUSHED: never point it at real data.
+
+``--profile`` instead runs one dispatch round in this process under cProfile (no worker, no
+broker) and prints where the time goes; ``--count 2000`` is enough for that.
 """
 
 import argparse
+import cProfile
 import datetime as dt
 import os
+import pstats
 import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,13 +56,52 @@ def ensure_database(url: str) -> None:
 
 
 def run_sink() -> None:
-    """Child process: an SMTP server that counts what it accepts until stdin closes."""
+    """Child process: an SMTP server that counts what it accepts until stdin closes, then
+    prints the counts and the Message-ID of every message, one a line."""
     from tests.smtp import SmtpSink
 
     with SmtpSink(keep=False) as sink:
         print(sink.port, flush=True)
         sys.stdin.read()
-        print(sink.handler.accepted, sink.handler.connections, flush=True)
+    handler = sink.handler
+    print(handler.accepted, handler.connections)
+    print("\n".join(handler.raw_message_ids), flush=True)
+
+
+def start_sink() -> tuple[subprocess.Popen, int]:
+    sink = subprocess.Popen(  # noqa: S603 - this very script, as the SMTP sink
+        [sys.executable, __file__, "--sink"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    return sink, int(sink.stdout.readline())
+
+
+def stop_sink(sink: subprocess.Popen) -> tuple[int, int, list[str]]:
+    """(emails accepted, SMTP connections, the Message-ID of each email accepted)."""
+    out, _ = sink.communicate("", timeout=60)
+    counts, *message_ids = out.splitlines()
+    accepted, connections = (int(value) for value in counts.split())
+    return accepted, connections, message_ids
+
+
+def check_delivered_once(accepted: int, message_ids: list[str]) -> None:
+    """Every sent row's email reached the sink once, and nothing else did."""
+    from cases.models import Reminder
+
+    expected = Counter(Reminder.objects.filter(status="sent").values_list("message_id", flat=True))
+    received = Counter(message_ids)
+    twice = sum(n - 1 for n in received.values() if n > 1)
+    missing = sum((expected - received).values())
+    unknown = sum((received - expected).values())
+    print(
+        f"delivered once:        {sum((expected & received).values())} Message-IDs received once; "
+        f"{twice} received again, {missing} missing, {unknown} unknown"
+    )
+    if accepted != len(message_ids) or twice or missing or unknown:
+        sys.exit("the sink did not receive each reminder exactly once")
 
 
 def setup_people(count: int, deadlines: int):
@@ -102,6 +149,11 @@ def plan_reminders(case, lead, users, *, count: int, deadlines: int) -> None:
     )
     if due != count:
         sys.exit(f"expected {count} due reminders, planned {due}")
+
+
+def purge(app) -> None:
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
 
 
 def queued(app) -> int:
@@ -172,10 +224,37 @@ def deliver(app, worker, log_name: str, args, people) -> dict:
     }
 
 
+def profile_round(args, people) -> None:
+    """One dispatch round of ``--count`` emails in this process, under cProfile."""
+    from django.test.utils import override_settings
+
+    from cases.services.reminders import reminders_dispatch
+
+    plan_reminders(*people, count=args.count, deadlines=args.deadlines)
+    sink, port = start_sink()
+    backend = "django.core.mail.backends.smtp.EmailBackend"
+    profiler = cProfile.Profile()
+    cpu, started = time.process_time(), time.monotonic()
+    with override_settings(EMAIL_BACKEND=backend, EMAIL_HOST="127.0.0.1", EMAIL_PORT=port):
+        result = profiler.runcall(reminders_dispatch)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - started
+    accepted, _connections, message_ids = stop_sink(sink)
+    check_delivered_once(accepted, message_ids)
+    print(f"{result}")
+    print(
+        f"profiled round: {wall:.2f} s wall, {cpu:.2f} s CPU = "
+        f"{cpu * 1000 / args.count:.2f} ms CPU per email (with cProfile's overhead)"
+    )
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--deadlines", type=int, default=100)
+    parser.add_argument("--profile", action="store_true", help="profile one round in-process")
     parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
@@ -184,28 +263,28 @@ def main() -> None:
 
     database_url = os.environ.get("DATABASE_URL", "")
     broker_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
-    # Every task this process enqueues goes to the benchmark's Redis database, never to the
-    # demo's broker folder.
+    # Every task this process enqueues (planning asks for a dispatch after each commit) goes to
+    # the benchmark's Redis database, never to the demo's broker folder: set before Django
+    # reads its settings, and checked below.
     os.environ["CELERY_BROKER_URL"] = broker_url
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     ensure_database(database_url)
     people = setup_people(args.count, args.deadlines)
 
+    from django.conf import settings
     from django.db.models import Max, Min
 
     from advocacy.celery import app
     from cases.models import Reminder
 
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
-    sink = subprocess.Popen(  # noqa: S603 - this very script, as the SMTP sink
-        [sys.executable, __file__, "--sink"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    port = int(sink.stdout.readline())
+    if not (settings.CELERY_BROKER_URL == app.conf.broker_url == broker_url):
+        sys.exit(f"tasks would not go to {broker_url}: {app.conf.broker_url}")
+    purge(app)
+    if args.profile:
+        profile_round(args, people)
+        purge(app)  # the dispatches that planning asked for: nobody runs them here
+        return
+    sink, port = start_sink()
     log_fd, log_name = tempfile.mkstemp(prefix="bench-worker-", suffix=".log")
     worker = start_worker(broker_url, port, log_fd)
     try:
@@ -215,8 +294,7 @@ def main() -> None:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
         os.close(log_fd)
-        out, _ = sink.communicate("", timeout=30)
-    accepted, connections = (int(value) for value in out.split())
+        accepted, connections, message_ids = stop_sink(sink)
 
     window = Reminder.objects.filter(status="sent").aggregate(
         first=Min("sent_at"), last=Max("sent_at")
@@ -240,6 +318,7 @@ def main() -> None:
     print(f"worker log:            {log_name}")
     if accepted != count:
         sys.exit(f"the sink accepted {accepted} emails for {count} reminders")
+    check_delivered_once(accepted, message_ids)
 
 
 if __name__ == "__main__":
