@@ -73,3 +73,28 @@ def test_concurrent_status_changes_from_the_same_start_cannot_both_win(case, coo
     for thread in threads:
         thread.join()
     assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "refused"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("window", [True, False])
+def test_counted_page_pages_like_djangos_paginator(lead_org, coordinator, window):
+    from django.core.paginator import Paginator
+
+    from cases.models import Case
+    from cases.selectors.cases import counted_page
+
+    for n in range(7):
+        factories.make_case(lead_organization=lead_org, by=coordinator, title=f"Case {n}")
+    cases = Case.objects.order_by("title")
+    django = Paginator(cases, 3)
+    for number in (1, 2, 3, 4, 99, 0, -1, "x", None, "2"):
+        page = counted_page(cases, number, per_page=3, window=window)
+        expected = django.get_page(number)
+        assert [c.title for c in page] == [c.title for c in expected], number
+        assert (page.number, page.paginator.count, page.paginator.num_pages) == (
+            expected.number,
+            7,
+            3,
+        )
+    empty = counted_page(Case.objects.none(), 5, per_page=3, window=window)
+    assert (list(empty), empty.number, empty.paginator.count) == ([], 1, 0)

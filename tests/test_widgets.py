@@ -1,14 +1,17 @@
-"""templates/django/forms/widgets/select.html writes the same HTML as Django's own."""
+"""templates/django/forms/widgets/select.html (with cases_tags.select_options) writes the
+same HTML as Django's own select widget."""
 
 import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.utils.translation import gettext_lazy as _lazy
 
 CHOICES = [
     ("", "---------"),
     ("a", "Plain <b>label</b>"),
     ("Group", [("b", "In a group"), ("c", 'Quote " mark')]),
     (3, "A number"),
+    ("x&y", _lazy("Status")),
 ]
 
 

@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from .base import StatusTrackedModel, TimestampedModel, history, history_with_m2m
@@ -80,6 +81,11 @@ class Case(StatusTrackedModel, TimestampedModel):
                 | models.Q(closed_on__gte=models.F("opened_on")),
                 name="case_closed_after_opened",
             ),
+        ]
+        indexes = [
+            # The case list's default order (newest first): its first page without reading
+            # and sorting every visible case (cases.selectors.cases.case_list).
+            models.Index(F("opened_on").desc(), F("id").desc(), name="case_newest_first_idx"),
         ]
 
     def __str__(self) -> str:

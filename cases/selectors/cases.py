@@ -1,10 +1,22 @@
 """The case list: search, filters and sorting over the cases a user may see."""
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 
 from cases import access
 from cases.models import (
@@ -25,6 +37,19 @@ SORTS = {
     "-updated_at": ("-updated_at", "-id"),
     "next_deadline": ("next_deadline", "-id"),
 }
+
+
+# The columns the case list shows or sorts on.
+_LISTED = (
+    "reference",
+    "title",
+    "status",
+    "priority",
+    "opened_on",
+    "updated_at",
+    "lead_organization__name",
+    "lead_organization__short_name",
+)
 
 
 @dataclass(frozen=True)
@@ -131,7 +156,42 @@ def case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
     next_due = open_deadlines.values("case").annotate(first=Min("due_on")).values("first")[:1]
     cases = cases.annotate(next_deadline=Subquery(next_due))
     return (
-        cases.select_related("lead_organization")
-        .prefetch_related("prisoners")
+        # What the list shows, and no more (no summaries; of people their code and risk).
+        cases.only(*_LISTED)
+        .select_related("lead_organization")
+        .prefetch_related(Prefetch("prisoners", Prisoner.objects.only("pk", "code", "risk_level")))
         .order_by(*SORTS.get(filters.sort, SORTS["-opened_on"]))
     )
+
+
+def counted_page(queryset: QuerySet, number, *, per_page: int, window: bool = True) -> Page:
+    """One page of ``queryset`` and how many rows there are in all, in one query.
+
+    What Django's ``Paginator.get_page`` gives (a bad number gives the first page, one past
+    the end the last), but the total comes with the page's rows as a window count
+    (``COUNT(*) OVER ()``), so that a search finds its matches once, not once to count them
+    and again for the page. Without a search, a plain count and a page read along an index
+    cost less (``window=False``): the window makes the database read every row.
+    """
+    if not window:
+        return Paginator(queryset, per_page).get_page(number)
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1
+    counted = queryset.annotate(_total=Window(Count("pk")))
+
+    def rows_of(page_number: int) -> list:
+        start = (page_number - 1) * per_page
+        return list(counted[start : start + per_page])
+
+    rows = rows_of(number) if number >= 1 else []
+    if rows:
+        total = rows[0]._total
+    else:
+        total = queryset.count()
+        number = max(math.ceil(total / per_page), 1)
+        rows = rows_of(number) if total else []
+    paginator = Paginator(queryset, per_page)
+    paginator.count = total  # a cached property: set, not counted again
+    return Page(rows, number, paginator)

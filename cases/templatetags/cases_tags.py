@@ -1,4 +1,6 @@
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -50,3 +52,31 @@ def names(items) -> str:
 @register.inclusion_tag("partials/field.html")
 def field(bound_field, css_class=""):
     return {"field": bound_field, "css_class": css_class}
+
+
+@register.simple_tag
+def select_options(widget) -> str:
+    """The <option>s of a select widget, as Django's select.html and select_option.html
+    write them (templates/django/forms/widgets/select.html), built in Python: through the
+    template engine a list of 160 authorities took milliseconds on every case list page."""
+    parts = []
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(format_html('\n  <optgroup label="{}">', group_name))
+        for option in group_choices:
+            attrs = "".join(
+                format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
+                for name, value in option["attrs"].items()
+                if value is not False
+            )
+            parts.append(
+                format_html(
+                    '\n  <option value="{}"{}>{}</option>\n',
+                    option["value"],
+                    mark_safe(attrs),  # noqa: S308 (built with format_html above)
+                    option["label"],
+                )
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    return mark_safe("".join(parts))  # noqa: S308 (each part built with format_html)

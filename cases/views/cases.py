@@ -21,7 +21,7 @@ from cases.access import Level
 from cases.forms import CaseForm, CaseSearchForm, QuickEventForm, ShareForm, StatusForm
 from cases.models import CASE_TRANSITIONS, AccessLog, CaseShare
 from cases.selectors import timeline as timeline_selectors
-from cases.selectors.cases import CaseFilters, case_list
+from cases.selectors.cases import CaseFilters, case_list, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 
 from .common import run_service
@@ -31,7 +31,7 @@ CASES_PER_PAGE = 50
 
 @require_safe
 def case_list_view(request):
-    form = CaseSearchForm(request.GET or None, user=request.user)
+    form = CaseSearchForm(request.GET or None)
     filters = CaseFilters()
     if form.is_valid():
         data = form.cleaned_data
@@ -39,14 +39,16 @@ def case_list_view(request):
             q=data["q"],
             status=data["status"],
             priority=data["priority"],
-            organization=data["organization"].pk if data["organization"] else None,
-            authority=data["authority"].pk if data["authority"] else None,
+            organization=data["organization"],
+            authority=data["authority"],
             risk_level=data["risk_level"],
             overdue=data["overdue"],
             sort=data["sort"] or "-opened_on",
         )
     cases = case_list(request.user, filters, today=timezone.localdate())
-    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    page = counted_page(
+        cases, request.GET.get("page"), per_page=CASES_PER_PAGE, window=bool(filters.q.strip())
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
