@@ -633,3 +633,35 @@ def test_the_case_page_shows_every_change_at_once(
     assert "New partner" in page()
     services.case_change_status(case=case, to="closed", by=coordinator, reason="Released")
     assert "status-closed" in page()
+
+
+@pytest.mark.django_db
+def test_the_case_list_shows_every_change_at_once(client, scenario, coordinator, lead_org):
+    """The list's rows are cached per case version (cases/views/cases.py)."""
+    case = scenario["case"]
+    client.force_login(coordinator)
+
+    def rows() -> str:
+        client.get(reverse("cases:case-list"))  # whatever is cached now is served next
+        page = client.get(reverse("cases:case-list")).content.decode()
+        return page[page.index("<tbody>") :]
+
+    assert "POW-A" in rows()
+    services.case_update(case=case, by=coordinator, title="Renamed in the list")
+    assert "Renamed in the list" in rows()
+    services.case_add_prisoner(
+        case=case, prisoner=factories.PrisonerFactory(code="POW-LATE"), by=coordinator
+    )
+    assert "POW-LATE" in rows()
+    services.prisoner_update(prisoner=scenario["prisoner"], by=coordinator, code="POW-RECODED")
+    assert "POW-RECODED" in rows()
+    services.case_change_status(case=case, to="monitoring", by=coordinator, reason="Quiet")
+    assert "status-monitoring" in rows()
+    lead_org.name, lead_org.short_name = "Renamed lead", ""
+    lead_org.save()
+    assert "Renamed lead" in rows()
+    services.deadline_change_status(
+        deadline=scenario["deadline"], to="done", by=coordinator, reason="Visited"
+    )
+    factories.make_deadline(case=case, by=coordinator, due_on=dt.date(2031, 7, 9))
+    assert "July 9, 2031" in rows()

@@ -89,9 +89,10 @@ class TimelineEntry(ChoiceDisplayMixin, models.Model):
 
 
 class TimelineVersion(models.Model):
-    """A token that changes whenever what a case's timeline shows may have changed.
+    """A token that changes whenever what is shown about a case may have changed.
 
-    The case page caches its rendered timeline under these tokens (cases/views/cases.py).
+    The case page caches its rendered timeline and other parts, and the case list its rows,
+    under these tokens (cases/views/cases.py).
     ``scope`` is ``case:<id>`` for one case, or ``all`` for a change that shows on every
     case (an authority or organization renamed, a user renamed). Written by
     ``cases.services.timeline`` in the same transaction as the change itself, so a page

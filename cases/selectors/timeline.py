@@ -150,14 +150,25 @@ def case_timeline(
 
 
 def timeline_version(case: Case) -> str:
-    """The version of what the case's timeline shows: changes with any change to it.
+    """The version of what is shown about the case (its timeline, its page, its row in the
+    case list): changes with any change to it. One query."""
+    return timeline_versions([case.pk])[case.pk]
+
+
+def timeline_versions(case_ids: list[int]) -> dict[int, str]:
+    """``timeline_version`` of each of these cases, in one query.
 
     Made of the case's own token and the one for changes shown on every case (see
-    ``TimelineVersion``); one query.
+    ``TimelineVersion``); "0" for a case nothing has touched since the tokens came in.
     """
-    scopes = [TimelineVersion.case_scope(case.pk), TimelineVersion.ALL]
-    tokens = dict(TimelineVersion.objects.filter(scope__in=scopes).values_list("scope", "token"))
-    return "-".join(tokens.get(scope, "0") for scope in scopes)
+    scopes = {TimelineVersion.case_scope(pk): pk for pk in case_ids}
+    tokens = dict(
+        TimelineVersion.objects.filter(scope__in=[*scopes, TimelineVersion.ALL]).values_list(
+            "scope", "token"
+        )
+    )
+    everywhere = tokens.get(TimelineVersion.ALL, "0")
+    return {pk: f"{tokens.get(scope, '0')}-{everywhere}" for scope, pk in scopes.items()}
 
 
 @dataclass

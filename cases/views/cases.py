@@ -46,16 +46,49 @@ def case_list_view(request):
             sort=data["sort"] or "-opened_on",
         )
     cases = case_list(request.user, filters, today=timezone.localdate())
+    # The page's ids (and the count), then its rows, most of them from the cache.
     page = counted_page(
-        cases, request.GET.get("page"), per_page=CASES_PER_PAGE, window=bool(filters.q.strip())
+        cases.select_related(None).prefetch_related(None).only("pk"),
+        request.GET.get("page"),
+        per_page=CASES_PER_PAGE,
+        window=bool(filters.q.strip()),
     )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "cases/case_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET)},
+        {
+            "form": form,
+            "page": page,
+            "rows": _case_rows(request, cases, [case.pk for case in page]),
+            "query": query.urlencode(),
+            "filtered": bool(request.GET),
+        },
     )
+
+
+def _case_rows(request, cases, ids: list[int]) -> list[str]:
+    """The case list's rows for these cases, in order, rendered once per version of the case
+    and language and then taken from the cache.
+
+    A row shows the same to everyone who may see the case (access was checked by the query
+    that found ``ids``), so the rows are shared by all readers, searches and pages.
+    """
+    versions = timeline_selectors.timeline_versions(ids)
+    language = get_language()
+    keys = {pk: f"case-row:{language}:{pk}:{versions[pk]}" for pk in ids}
+    cached = cache.get_many(keys.values())
+    missing = [pk for pk in ids if keys[pk] not in cached]
+    if missing:
+        rendered = {
+            keys[case.pk]: render_to_string("cases/partials/case_row.html", {"c": case}, request)
+            for case in cases.filter(pk__in=missing)
+        }
+        cache.set_many(rendered, TIMELINE_CACHE_SECONDS)
+        cached.update(rendered)
+    # Rendered by the template engine, which escaped everything it put in.
+    return [mark_safe(cached[keys[pk]]) for pk in ids if keys[pk] in cached]  # noqa: S308
 
 
 @require_http_methods(["GET", "POST"])
