@@ -531,6 +531,15 @@ def _named(queryset) -> list[tuple[int, str]]:
     return [(pk, short_name or name) for pk, short_name, name in rows]
 
 
+def directory_choices() -> dict[str, list[tuple[int, str]]]:
+    """The shared directory as the case list's filters offer it: every organization and
+    authority (each petition and event form lists them all too)."""
+    return {
+        "organization": _named(Organization.objects.all()),
+        "authority": _named(Authority.objects.all()),
+    }
+
+
 class CaseSearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), required=False)
@@ -558,7 +567,8 @@ class CaseSearchForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, directory: dict | None = None, **kwargs):
+        """``directory``: what ``directory_choices()`` returns, if the caller has it."""
         super().__init__(*args, **kwargs)
         from cases.models import CaseStatus, Priority, RiskLevel
 
@@ -566,7 +576,6 @@ class CaseSearchForm(forms.Form):
         self.fields["status"].choices = anything + list(CaseStatus.choices)
         self.fields["priority"].choices = anything + list(Priority.choices)
         self.fields["risk_level"].choices = anything + list(RiskLevel.choices)
-        # Organizations and authorities are the installation's shared directory (every
-        # petition and event form lists them all), so the filters offer them all too.
-        self.fields["organization"].choices = anything + _named(Organization.objects.all())
-        self.fields["authority"].choices = anything + _named(Authority.objects.all())
+        directory = directory or directory_choices()
+        self.fields["organization"].choices = anything + directory["organization"]
+        self.fields["authority"].choices = anything + directory["authority"]

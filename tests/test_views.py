@@ -665,3 +665,23 @@ def test_the_case_list_shows_every_change_at_once(client, scenario, coordinator,
     )
     factories.make_deadline(case=case, by=coordinator, due_on=dt.date(2031, 7, 9))
     assert "July 9, 2031" in rows()
+
+
+@pytest.mark.django_db
+def test_the_case_list_filters_follow_the_directory_and_the_request(client, scenario, editor):
+    """The search form is cached per version of the directory and per query."""
+    court = factories.AuthorityFactory(name="Old court name")
+    client.force_login(editor)
+    url = reverse("cases:case-list")
+    client.get(url)
+    assert "Old court name" in client.get(url).content.decode()
+    court.name = "New court name"
+    court.save()  # as the admin does
+    page = client.get(url).content.decode()
+    assert "New court name" in page and "Old court name" not in page
+    searched = client.get(url, {"q": "Protection", "authority": court.pk}).content.decode()
+    assert 'value="Protection"' in searched
+    assert f'<option value="{court.pk}" selected>New court name</option>' in searched
+    bad = client.get(url, {"authority": "999999"}).content.decode()
+    assert "Select a valid choice" in bad
+    assert 'value="Protection"' not in client.get(url).content.decode()

@@ -155,6 +155,13 @@ def timeline_version(case: Case) -> str:
     return timeline_versions([case.pk])[case.pk]
 
 
+def everywhere_version() -> str:
+    """The token for changes shown on every case: organizations, authorities, user names
+    (the shared directory). One query."""
+    token = TimelineVersion.objects.filter(scope=TimelineVersion.ALL).values_list("token")
+    return next(iter(token), ("0",))[0]
+
+
 def timeline_versions(case_ids: list[int]) -> dict[int, str]:
     """``timeline_version`` of each of these cases, in one query.
 

@@ -18,7 +18,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from cases import access, services
 from cases.access import Level
-from cases.forms import CaseForm, CaseSearchForm, QuickEventForm, ShareForm, StatusForm
+from cases.forms import (
+    CaseForm,
+    CaseSearchForm,
+    QuickEventForm,
+    ShareForm,
+    StatusForm,
+    directory_choices,
+)
 from cases.models import CASE_TRANSITIONS, AccessLog, CaseShare
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.cases import CaseFilters, case_list, counted_page
@@ -31,7 +38,13 @@ CASES_PER_PAGE = 50
 
 @require_safe
 def case_list_view(request):
-    form = CaseSearchForm(request.GET or None)
+    # The directory (organizations, authorities) the filters offer, and the search form
+    # rendered with it, are kept per version of the directory: both are on every list page.
+    directory_version = timeline_selectors.everywhere_version()
+    directory = cache.get_or_set(
+        f"directory:{directory_version}", directory_choices, TIMELINE_CACHE_SECONDS
+    )
+    form = CaseSearchForm(request.GET or None, directory=directory)
     filters = CaseFilters()
     if form.is_valid():
         data = form.cleaned_data
@@ -59,13 +72,28 @@ def case_list_view(request):
         request,
         "cases/case_list.html",
         {
-            "form": form,
+            "form_html": _search_form_html(request, form, directory_version, query),
             "page": page,
             "rows": _case_rows(request, cases, [case.pk for case in page]),
             "query": query.urlencode(),
             "filtered": bool(request.GET),
         },
     )
+
+
+def _search_form_html(request, form, directory_version: str, query) -> str:
+    """The case list's search form, from the cache unless it shows errors."""
+    context = {"form": form, "filtered": bool(request.GET)}
+    if form.is_bound and not form.is_valid():
+        return render_to_string("cases/partials/case_search_form.html", context, request)
+    key = "case-search-form:" + _key(
+        get_language(), directory_version, sorted(query.lists()), context["filtered"]
+    )
+    html = cache.get(key)
+    if html is None:
+        html = str(render_to_string("cases/partials/case_search_form.html", context, request))
+        cache.set(key, html, TIMELINE_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 (rendered by the template engine, which escaped it)
 
 
 def _case_rows(request, cases, ids: list[int]) -> list[str]:
