@@ -194,6 +194,19 @@ else:
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rendered parts of pages (a case's timeline and header, the case list's rows and search
+# form), each stored under the version of what it shows (cases.models.TimelineVersion), so a
+# stale part is never served whatever this cache is. Kept in each web process's own memory on
+# purpose: they hold case data, which should not sit in another server (Redis holds only ids).
+# CACHE_MAX_ENTRIES bounds each process's share (entries are 1 to 60 KB; see
+# docs/performance.md).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 2000, minimum=10)},
+    }
+}
+
 # --- Authentication --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -52,6 +52,7 @@ def test_good_settings_start():
         ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_TLS"),
         ({"DOCUMENT_MAX_BYTES": "-5"}, "DOCUMENT_MAX_BYTES"),
         ({"CELERY_BROKER_URL": "carrier-pigeon://coop"}, "CELERY_BROKER_URL"),
+        ({"CACHE_MAX_ENTRIES": "0"}, "CACHE_MAX_ENTRIES"),
     ],
 )
 def test_bad_settings_stop_start_up_with_one_sentence(overrides, variable):
