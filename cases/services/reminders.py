@@ -5,10 +5,11 @@ point, whenever the deadline is created, moved, reassigned, completed or cancell
 points still ahead are (re)scheduled, rows no longer wanted are cancelled, none is deleted.
 
 Dispatching (``reminders_dispatch``) claims due rows so that two dispatchers never take the same
-one, sends them over one SMTP connection per batch and marks each sent. A failure is retried
-with exponential backoff; after ``MAX_ATTEMPTS`` the row is failed and the case's coordinators
-are told. A row whose worker died mid-send is taken again after its lease runs out and sent
-with the same Message-ID: the only way anyone can get an email twice (docs/reminders.md).
+one, sends them over one SMTP connection per batch and marks them sent, a few at a time
+(``SENT_GROUP``). A failure is retried with exponential backoff; after ``MAX_ATTEMPTS`` the row
+is failed and the case's coordinators are told. Rows whose worker died mid-send are taken again
+after their lease runs out and sent with the same Message-ID: the only way anyone can get an
+email twice (docs/reminders.md).
 """
 
 import datetime as dt
