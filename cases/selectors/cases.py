@@ -150,17 +150,30 @@ def case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
                 prisoner__risk_level=filters.risk_level
             ).values("case_id")
         )
-    open_deadlines = Deadline.objects.filter(case=OuterRef("pk"), status=DeadlineStatus.OPEN)
     if filters.overdue:
-        cases = cases.filter(Exists(open_deadlines.filter(due_on__lt=today)))
-    next_due = open_deadlines.values("case").annotate(first=Min("due_on")).values("first")[:1]
-    cases = cases.annotate(next_deadline=Subquery(next_due))
+        cases = cases.filter(Exists(_open_deadlines().filter(due_on__lt=today)))
+    return _as_listed(cases).order_by(*SORTS.get(filters.sort, SORTS["-opened_on"]))
+
+
+def cases_as_listed(ids: list[int]) -> QuerySet[Case]:
+    """These cases with what a row of the case list shows. Only for ids that came out of
+    ``case_list`` for the same user: it checks no access itself."""
+    return _as_listed(Case.objects.filter(pk__in=ids))
+
+
+def _open_deadlines() -> QuerySet[Deadline]:
+    return Deadline.objects.filter(case=OuterRef("pk"), status=DeadlineStatus.OPEN)
+
+
+def _as_listed(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """What the list shows (and sorts on), and no more: no summaries; of people their code
+    and risk; the next open deadline."""
+    next_due = _open_deadlines().values("case").annotate(first=Min("due_on")).values("first")[:1]
     return (
-        # What the list shows, and no more (no summaries; of people their code and risk).
-        cases.only(*_LISTED)
+        cases.annotate(next_deadline=Subquery(next_due))
+        .only(*_LISTED)
         .select_related("lead_organization")
         .prefetch_related(Prefetch("prisoners", Prisoner.objects.only("pk", "code", "risk_level")))
-        .order_by(*SORTS.get(filters.sort, SORTS["-opened_on"]))
     )
 
 

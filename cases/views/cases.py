@@ -28,7 +28,7 @@ from cases.forms import (
 )
 from cases.models import CASE_TRANSITIONS, AccessLog, CaseShare
 from cases.selectors import timeline as timeline_selectors
-from cases.selectors.cases import CaseFilters, case_list, counted_page
+from cases.selectors.cases import CaseFilters, case_list, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 
 from .common import run_service
@@ -74,7 +74,7 @@ def case_list_view(request):
         {
             "form_html": _search_form_html(request, form, directory_version, query),
             "page": page,
-            "rows": _case_rows(request, cases, [case.pk for case in page]),
+            "rows": _case_rows(request, [case.pk for case in page]),
             "query": query.urlencode(),
             "filtered": bool(request.GET),
         },
@@ -96,7 +96,7 @@ def _search_form_html(request, form, directory_version: str, query) -> str:
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, which escaped it)
 
 
-def _case_rows(request, cases, ids: list[int]) -> list[str]:
+def _case_rows(request, ids: list[int]) -> list[str]:
     """The case list's rows for these cases, in order, rendered once per version of the case
     and language and then taken from the cache.
 
@@ -111,7 +111,7 @@ def _case_rows(request, cases, ids: list[int]) -> list[str]:
     if missing:
         rendered = {
             keys[case.pk]: render_to_string("cases/partials/case_row.html", {"c": case}, request)
-            for case in cases.filter(pk__in=missing)
+            for case in cases_as_listed(missing)
         }
         cache.set_many(rendered, TIMELINE_CACHE_SECONDS)
         cached.update(rendered)
