@@ -317,3 +317,17 @@ def test_the_cache_keeps_apart_what_differs_between_readers(case, coordinator, v
     profile.save()
     client.get(url)
     assert "Подія" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_deleted_event_leaves_the_cached_timeline_at_once(case, coordinator, client):
+    _grow(case, coordinator, 2)
+    client.force_login(coordinator)
+    url = reverse("cases:case-detail", args=[case.pk])
+    client.get(url)
+    assert "Call 1" in client.get(url).content.decode()
+    event = case.events.get(title="Call 1")
+    event._change_reason = "Logged on the wrong case"
+    event.delete()  # as the admin does
+    page = client.get(url).content.decode()
+    assert "Call 1" not in page and "Call 0" in page

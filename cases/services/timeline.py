@@ -198,15 +198,24 @@ def timeline_touch(*, case_ids: list[int] | None = None) -> None:
 
 
 def _cases_showing(instance, history_type: str) -> list[int] | None:
-    """The cases whose timeline may show this row (None: possibly any case)."""
-    if history_type == "-" and not isinstance(instance, Case):
-        return None  # its entries vanish from wherever they were: rare, so touch them all
+    """The cases whose pages may show this row (None: possibly any case).
+
+    Kept narrow on purpose: "all" is one row that every such change locks until it commits,
+    so the fewer changes take it, the less they wait for each other.
+    """
     if isinstance(instance, Case):
         return [instance.pk]
     if isinstance(instance, Prisoner):
+        if history_type == "-":
+            return None  # their links to cases are gone already: touch them all (rare)
         return list(instance.cases.values_list("pk", flat=True))
     if isinstance(instance, PetitionRequest):
-        return [instance.petition.case_id]
+        case_id = (
+            Petition.objects.filter(pk=instance.petition_id)
+            .values_list("case_id", flat=True)
+            .first()
+        )
+        return None if case_id is None else [case_id]
     case_id = getattr(instance, "case_id", None)
     # Organizations, authorities, memberships: shown (by name) on any case.
     return None if case_id is None else [case_id]
