@@ -6,12 +6,17 @@ stored on the history row (the same service the web app uses).
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from cases import models, services
+from cases.services.audit_chain import chained_references
 from cases.services.transitions import save_tracked
+
+User = get_user_model()
 
 
 class StatusReasonForm(forms.ModelForm):
@@ -215,6 +220,38 @@ class CaseAdmin(StatusTrackedAdmin):
 
     def change_status(self, obj, *, to, by, reason):
         services.case_change_status(case=obj, to=to, by=by, reason=reason)
+
+    def has_delete_permission(self, request, obj=None):
+        return _deletable(obj) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        return _without_bulk_delete(super().get_actions(request))
+
+
+def _deletable(obj) -> bool:
+    """Rows named in the audit record stay (cases.services.audit_chain)."""
+    return obj is None or not chained_references(obj)
+
+
+def _without_bulk_delete(actions: dict) -> dict:
+    # "Delete selected" would stop half-way at the first row named in the audit record.
+    actions.pop("delete_selected", None)
+    return actions
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, without deleting users named in the audit record: deactivate
+    them (untick "Active") instead, which keeps their name on what they did."""
+
+    def has_delete_permission(self, request, obj=None):
+        return _deletable(obj) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        return _without_bulk_delete(super().get_actions(request))
+
+
+admin.site.unregister(User)
+admin.site.register(User, AuditedUserAdmin)
 
 
 @admin.register(models.CaseShare)

@@ -9,12 +9,17 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_save, pre_delete
         from simple_history.signals import post_create_historical_record
 
+        from cases.services.audit_chain import refuse_deleting_audited_rows
         from cases.services.timeline import on_history_row, on_user_saved
 
         post_create_historical_record.connect(on_history_row, dispatch_uid="cases.timeline")
         post_save.connect(
             on_user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="cases.timeline.users"
         )
+        for model in (settings.AUTH_USER_MODEL, "cases.Case"):
+            pre_delete.connect(
+                refuse_deleting_audited_rows, sender=model, dispatch_uid=f"cases.audit.{model}"
+            )

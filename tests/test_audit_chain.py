@@ -483,3 +483,39 @@ def test_concurrent_writers_keep_one_chain_per_table(case, coordinator, editor):
     output = verify()
     assert "cases_accesslog: 32 rows checked, OK" in output
     assert "BROKEN" not in output
+
+
+# --- Deleting what the record names ----------------------------------------------------------
+@pytest.mark.django_db
+def test_users_and_cases_named_in_the_record_cannot_be_deleted(case, coordinator, editor):
+    from cases.services.audit_chain import AuditedRowError
+
+    services.access_log_record(user=editor, action="view_case", case=case)
+    for row in (coordinator, editor, case):
+        # The deletion's own transaction is rolled back (a savepoint inside the test's).
+        with pytest.raises(AuditedRowError, match="cannot be deleted"), transaction.atomic():
+            row.delete()
+        assert type(row).objects.filter(pk=row.pk).exists()  # nothing half-deleted
+    with pytest.raises(AuditedRowError), transaction.atomic():
+        type(editor).objects.filter(pk__in=[coordinator.pk, editor.pk]).delete()
+    assert "BROKEN" not in verify()
+    newcomer = factories.UserFactory(username="never-did-anything")
+    newcomer.delete()  # a user the record does not name goes
+    assert not type(newcomer).objects.filter(pk=newcomer.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_offers_no_deletion_of_what_the_record_names(client, staff, case, editor):
+    services.access_log_record(user=editor, action="view_case", case=case)
+    client.force_login(staff)
+    for url in (
+        reverse("admin:auth_user_delete", args=[editor.pk]),
+        reverse("admin:cases_case_delete", args=[case.pk]),
+    ):
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"post": "yes"}).status_code == 403
+    change = client.get(reverse("admin:auth_user_change", args=[editor.pk])).content.decode()
+    assert reverse("admin:auth_user_delete", args=[editor.pk]) not in change
+    listing = client.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert 'value="delete_selected"' not in listing
+    assert editor.__class__.objects.filter(pk=editor.pk).exists()

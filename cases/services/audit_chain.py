@@ -66,6 +66,43 @@ def chained_models() -> list[type[models.Model]]:
     return sorted(found, key=lambda model: model._meta.db_table)
 
 
+class AuditedRowError(Exception):
+    """Deleting this row would rewrite rows of an audit chain."""
+
+
+def chained_references(obj: models.Model) -> list[str]:
+    """The chained tables whose rows point at ``obj`` through a foreign key that deleting it
+    would change (``SET_NULL``, such as who made a history row or viewed a case).
+
+    History keeps a deleted row's own id untouched (``DO_NOTHING``), so only those change.
+    """
+    found = []
+    for model in chained_models():
+        for field in model._meta.concrete_fields:
+            if (
+                field.is_relation
+                and field.related_model is type(obj)
+                and field.remote_field.on_delete is not models.DO_NOTHING
+                and model._base_manager.filter(**{field.name: obj.pk}).exists()
+            ):
+                found.append(model._meta.db_table)
+                break
+    return found
+
+
+def refuse_deleting_audited_rows(sender, instance, **kwargs) -> None:
+    """pre_delete receiver (connected in apps.py): a user who made history rows or viewed a
+    case, or a case that was viewed, stays; deleting them would rewrite chained rows (or, with
+    deploy/audit_grants.sql applied, fail half-way). Deactivate users and close cases."""
+    tables = chained_references(instance)
+    if tables:
+        raise AuditedRowError(
+            f"{sender._meta.verbose_name} {instance.pk} is named in the audit record "
+            f"({', '.join(tables)}) and cannot be deleted: deleting it would rewrite those "
+            "rows. Deactivate a user, close a case."
+        )
+
+
 def _rows(model: type[models.Model], names: list[str], using: str):
     """The table in primary-key order, streamed: memory stays bounded on any size."""
     return (
