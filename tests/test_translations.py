@@ -295,3 +295,14 @@ def test_every_source_string_is_in_the_catalogs(tmp_path):
                 + "\n".join(f"  {entry.label}" for entry in missing)
             )
     assert not report, "\n".join(report) + f"\n{UPDATE_HINT}"
+
+
+def test_a_share_level_and_an_edit_link_are_told_apart():
+    """Ukrainian names an access level with a noun and an action with a verb."""
+    from django.utils import translation
+
+    from cases.models import CaseShare
+
+    with translation.override("uk"):
+        assert str(CaseShare.Level.EDIT.label) == "Редагування"
+        assert translation.gettext("Edit") == "Редагувати"

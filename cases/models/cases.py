@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .base import StatusTrackedModel, TimestampedModel, history, history_with_m2m
 
@@ -96,8 +97,10 @@ class CaseShare(TimestampedModel):
     """A partner organization's access to a case led by another organization."""
 
     class Level(models.TextChoices):
-        READ = "read", _("Read")
-        EDIT = "edit", _("Edit")
+        # A level of access, not an action: some languages say these differently (a noun
+        # here, a verb on an "Edit" link), hence the context.
+        READ = "read", pgettext_lazy("share level", "Read")
+        EDIT = "edit", pgettext_lazy("share level", "Edit")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
     organization = models.ForeignKey(
