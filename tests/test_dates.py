@@ -83,3 +83,20 @@ def test_time_of_day_needs_an_exact_day(case, editor):
         factories.make_deadline(
             case=case, by=editor, due_on=dt.date(2026, 1, 8), due_timezone="Mars/Base"
         )
+
+
+@pytest.mark.parametrize(
+    ("language", "month", "year"),
+    [
+        ("en", "by end of April 2026", "by end of 2026"),
+        # Ukrainian puts the month in the genitive after "до кінця" (by end of).
+        ("uk", "до кінця квітня 2026", "до кінця 2026 року"),
+        ("ko", "2026년 4월 말까지", "2026년 말까지"),
+    ],
+)
+def test_by_end_of_reads_right_in_each_language(language, month, year):
+    from django.utils import translation
+
+    with translation.override(language):
+        assert format_fuzzy_date(dt.date(2026, 4, 30), "month", by=True) == month
+        assert format_fuzzy_date(dt.date(2026, 12, 31), "year", by=True) == year

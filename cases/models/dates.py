@@ -45,11 +45,16 @@ def format_fuzzy_date(value: dt.date | None, precision: str, *, by: bool = False
     if value is None:
         return ""
     if precision == DatePrecision.MONTH:
-        text = formats.date_format(value, "YEAR_MONTH_FORMAT")
-    elif precision == DatePrecision.YEAR:
-        text = str(value.year)
-    else:
-        return formats.date_format(value, "DATE_FORMAT")
-    if by:
-        return gettext("by end of %(period)s") % {"period": text}
-    return text
+        if by:
+            # The month as the language says it after "by end of" ("E": Ukrainian puts it in
+            # the genitive, "до кінця квітня 2026"); the same as "F" in most languages.
+            return gettext("by end of %(month)s %(year)s") % {
+                "month": formats.date_format(value, "E"),
+                "year": value.year,
+            }
+        return formats.date_format(value, "YEAR_MONTH_FORMAT")
+    if precision == DatePrecision.YEAR:
+        if by:
+            return gettext("by end of %(year)s") % {"year": value.year}
+        return str(value.year)
+    return formats.date_format(value, "DATE_FORMAT")
