@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from cases import models, services
@@ -464,5 +465,11 @@ class ReminderAdmin(admin.ModelAdmin):
             for reminder in queryset.filter(status=models.ReminderStatus.FAILED)
         )
         self.message_user(
-            request, _("%(count)d failed reminder(s) will be sent again.") % {"count": count}
+            request,
+            ngettext(
+                "%(count)d failed reminder will be sent again.",
+                "%(count)d failed reminders will be sent again.",
+                count,
+            )
+            % {"count": count},
         )

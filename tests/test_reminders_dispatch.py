@@ -199,6 +199,7 @@ def test_staff_see_failed_reminders_in_the_admin_and_can_send_them_again(
         "/admin/cases/reminder/", {"action": "send_again", "_selected_action": [row.pk]}
     )
     assert response.status_code == 302
+    assert "1 failed reminder will be sent again." in client.get(response.url).text
     reminders_dispatch()
     assert [email.to for email in mail.outbox] == [["editor@example.org"]]
     row.refresh_from_db()
