@@ -201,6 +201,8 @@ def counted_page(queryset: QuerySet, number, *, per_page: int, window: bool = Tr
     rows = rows_of(number) if number >= 1 else []
     if rows:
         total = rows[0]._total
+    elif number == 1:
+        total = 0  # the first page is empty: so is everything
     else:
         total = queryset.count()
         number = max(math.ceil(total / per_page), 1)

@@ -1,10 +1,9 @@
 import hashlib
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Window, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -34,6 +33,11 @@ from cases.selectors.reminders import reminders_failed_for_case
 from .common import run_service
 
 CASES_PER_PAGE = 50
+LATEST_ON_CASE_PAGE = 10
+# How long a rendered part of a page is kept. Each is stored under the version of what it
+# shows (TimelineVersion), so it is never shown once that has changed; the time limit only
+# keeps the cache from holding parts nobody reads.
+PART_CACHE_SECONDS = 24 * 60 * 60
 
 
 @require_safe
@@ -42,7 +46,7 @@ def case_list_view(request):
     # rendered with it, are kept per version of the directory: both are on every list page.
     directory_version = timeline_selectors.everywhere_version()
     directory = cache.get_or_set(
-        f"directory:{directory_version}", directory_choices, TIMELINE_CACHE_SECONDS
+        f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS
     )
     form = CaseSearchForm(request.GET or None, directory=directory)
     filters = CaseFilters()
@@ -89,10 +93,11 @@ def _search_form_html(request, form, directory_version: str, query) -> str:
     key = "case-search-form:" + _key(
         get_language(), directory_version, sorted(query.lists()), context["filtered"]
     )
-    html = cache.get(key)
-    if html is None:
-        html = str(render_to_string("cases/partials/case_search_form.html", context, request))
-        cache.set(key, html, TIMELINE_CACHE_SECONDS)
+    html = cache.get_or_set(
+        key,
+        lambda: str(render_to_string("cases/partials/case_search_form.html", context, request)),
+        PART_CACHE_SECONDS,
+    )
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, which escaped it)
 
 
@@ -113,7 +118,7 @@ def _case_rows(request, ids: list[int]) -> list[str]:
             keys[case.pk]: render_to_string("cases/partials/case_row.html", {"c": case}, request)
             for case in cases_as_listed(missing)
         }
-        cache.set_many(rendered, TIMELINE_CACHE_SECONDS)
+        cache.set_many(rendered, PART_CACHE_SECONDS)
         cached.update(rendered)
     # Rendered by the template engine, which escaped everything it put in.
     return [mark_safe(cached[keys[pk]]) for pk in ids if keys[pk] in cached]  # noqa: S308
@@ -219,12 +224,6 @@ def _timeline_params(request, case):
     return kinds, prisoner, newest_first, page
 
 
-# How long a rendered page of a timeline is kept. It is stored under the timeline's version
-# (TimelineVersion), so it is never shown once anything it shows has changed; the time limit
-# only keeps the cache from holding pages nobody reads.
-TIMELINE_CACHE_SECONDS = 24 * 60 * 60
-
-
 def _timeline_context(request, case, *, can_edit: bool) -> dict:
     """The timeline's controls and its page of entries, rendered (``timeline_html``).
 
@@ -257,17 +256,17 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
         context["next_query"],
     )
     key = "timeline:" + _key(*shown_as)
-    cached = cache.get(key)
-    if cached is None:
+
+    def render_entries() -> tuple[str, bool]:
         timeline = timeline_selectors.case_timeline(
             case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
         )
         html = render_to_string(
             "cases/partials/timeline_entries.html", {**context, "timeline": timeline}, request
         )
-        cached = (str(html), bool(timeline.entries))
-        cache.set(key, cached, TIMELINE_CACHE_SECONDS)
-    html, has_entries = cached
+        return str(html), bool(timeline.entries)
+
+    html, has_entries = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
     # Rendered by the template engine above, which escaped everything it put in.
     context.update(
         timeline_html=mark_safe(html),  # noqa: S308
@@ -281,23 +280,9 @@ def _key(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-LATEST_ON_CASE_PAGE = 10
-
-
-@dataclass
-class Latest:
-    rows: list
-    total: int  # how many there are in all
-
-    @property
-    def more(self) -> bool:
-        return self.total > len(self.rows)
-
-
-def _latest(queryset, limit: int = LATEST_ON_CASE_PAGE) -> Latest:
-    """The first ``limit`` rows and how many there are, in one query whatever the count."""
-    rows = list(queryset.annotate(_total=Window(Count("pk")))[:limit])
-    return Latest(rows, rows[0]._total if rows else 0)
+def _latest(queryset):
+    """The latest few rows and how many there are in all (one query: ``counted_page``)."""
+    return counted_page(queryset, 1, per_page=LATEST_ON_CASE_PAGE)
 
 
 @require_safe
@@ -324,7 +309,7 @@ def case_detail(request, pk):
         "can_edit": level >= Level.EDIT,
         "can_manage": level >= Level.MANAGE,
         "page_key": _key(timeline["timeline_key"], today, level),
-        "cache_seconds": TIMELINE_CACHE_SECONDS,
+        "cache_seconds": PART_CACHE_SECONDS,
         # Reminders the outbox gave up on: shown to those who may act, never cached.
         "failed_reminders": (
             list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
