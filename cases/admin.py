@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from cases import models, services
-from cases.services.audit_chain import chained_references
+from cases.services.audit_chain import named_in_audit_record
 from cases.services.transitions import save_tracked
 
 User = get_user_model()
@@ -231,7 +231,7 @@ class CaseAdmin(StatusTrackedAdmin):
 
 def _deletable(obj) -> bool:
     """Rows named in the audit record stay (cases.services.audit_chain)."""
-    return obj is None or not chained_references(obj)
+    return obj is None or not named_in_audit_record(obj)
 
 
 def _without_bulk_delete(actions: dict) -> dict:

@@ -8,7 +8,7 @@ SELECT on the chained tables. Both are run by management commands of the same na
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,31 +70,34 @@ class AuditedRowError(Exception):
     """Deleting this row would rewrite rows of an audit chain."""
 
 
-def chained_references(obj: models.Model) -> list[str]:
+def chained_references(obj: models.Model) -> Iterator[str]:
     """The chained tables whose rows point at ``obj`` through a foreign key that deleting it
-    would change (``SET_NULL``, such as who made a history row or viewed a case).
+    would change (``SET_NULL``, such as who made a history row or viewed a case), one query
+    per table, as they are found.
 
     History keeps a deleted row's own id untouched (``DO_NOTHING``), so only those change.
     """
-    found = []
     for model in chained_models():
-        for field in model._meta.concrete_fields:
-            if (
-                field.is_relation
-                and field.related_model is type(obj)
-                and field.remote_field.on_delete is not models.DO_NOTHING
-                and model._base_manager.filter(**{field.name: obj.pk}).exists()
-            ):
-                found.append(model._meta.db_table)
-                break
-    return found
+        if any(
+            field.is_relation
+            and field.related_model is type(obj)
+            and field.remote_field.on_delete is not models.DO_NOTHING
+            and model._base_manager.filter(**{field.name: obj.pk}).exists()
+            for field in model._meta.concrete_fields
+        ):
+            yield model._meta.db_table
+
+
+def named_in_audit_record(obj: models.Model) -> bool:
+    """Whether deleting ``obj`` would change chained rows (stops at the first one found)."""
+    return next(chained_references(obj), None) is not None
 
 
 def refuse_deleting_audited_rows(sender, instance, **kwargs) -> None:
     """pre_delete receiver (connected in apps.py): a user who made history rows or viewed a
     case, or a case that was viewed, stays; deleting them would rewrite chained rows (or, with
     deploy/audit_grants.sql applied, fail half-way). Deactivate users and close cases."""
-    tables = chained_references(instance)
+    tables = list(chained_references(instance))
     if tables:
         raise AuditedRowError(
             f"{sender._meta.verbose_name} {instance.pk} is named in the audit record "
