@@ -1,10 +1,11 @@
 """Who may see and change what: the one home of access control.
 
 A case belongs to its lead organization and may be shared with partner organizations at read
-or edit level. Everything that hangs off a case (people, petitions, events, deadlines,
-documents, history, reminders) follows the case. Lists go through the ``*_visible_to``
-queryset filters; single objects through the ``get_*_for`` getters, which raise Http404 for
-anything out of reach (so an outsider cannot even learn that it exists) and PermissionDenied
+or edit level. Everything that hangs off a case (petitions, events, deadlines, documents,
+history, reminders) follows the case. People of concern belong to the organization that
+registered them: reading them follows their cases, every other right comes from the owner.
+Lists go through the ``*_visible_to`` queryset filters; single objects through the
+``get_*_for`` getters, which raise Http404 for anything out of reach (so an outsider cannot even learn that it exists) and PermissionDenied
 when the user may see it but not do the thing asked.
 """
 
@@ -117,25 +118,108 @@ def get_for(user, queryset: QuerySet, pk, *, level: Level = Level.READ, case_pat
     return obj
 
 
+# --- People of concern: rights come from the owner ---------------------------------------------
+# A person belongs to the organization that registered them (``Prisoner.owner``). Reading
+# follows cases: whoever may see a case sees the people on it, by code. Everything else on the
+# person (editing, revealing the identity, linking them into a case) is the owner's to allow,
+# never "some case contains them". A link of a person into a case is itself an act of the
+# owner (its coordinators, or its editors for a case the owner leads) and of the case (edit
+# rights on it); ending a share unlinks the partner's people (services.case_unshare).
+
+
+def person_level(user, prisoner: Prisoner) -> Level:
+    """What the user may do on the person itself, from their role in the owning organization."""
+    if not _is_signed_in(user):
+        return Level.NONE
+    if _sees_everything(user):
+        return Level.MANAGE
+    role = (
+        Membership.objects.filter(user=user, organization_id=prisoner.owner_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return _ROLE_LEVEL[role] if role else Level.NONE
+
+
 def prisoners_visible_to(user) -> QuerySet[Prisoner]:
-    """People of concern on at least one case the user may see."""
+    """People owned by one of the user's organizations, or on a case the user may see."""
     if not _is_signed_in(user):
         return Prisoner.objects.none()
     if _sees_everything(user):
         return Prisoner.objects.all()
-    return Prisoner.objects.filter(cases__in=cases_visible_to(user)).distinct()
+    org_ids = Membership.objects.filter(user=user).values("organization_id")
+    on_cases = Prisoner.cases.through.objects.filter(
+        prisoner=OuterRef("pk"), case__in=cases_visible_to(user)
+    )
+    return Prisoner.objects.filter(Q(owner_id__in=org_ids) | Exists(on_cases))
 
 
-def may_see_identity(user, prisoner: Prisoner) -> bool:
-    """Legal names are need-to-know: coordinators of a lead organization of one of the
-    person's cases, members of it granted identity access, and superusers."""
+def get_prisoner_for(user, pk) -> Prisoner:
+    """A person the user may see (else 404)."""
+    prisoner = prisoners_visible_to(user).select_related("owner").filter(pk=pk).first()
+    if prisoner is None:
+        raise Http404("No such person.")
+    return prisoner
+
+
+def prisoners_linkable_by(user) -> QuerySet[Prisoner]:
+    """People the user may put on a case at all: owned by an organization where they edit.
+    Whether a given case may have them is ``may_link_prisoner``."""
+    if not _is_signed_in(user):
+        return Prisoner.objects.none()
+    if _sees_everything(user):
+        return Prisoner.objects.all()
+    writers = Membership.objects.filter(
+        user=user, role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR]
+    ).values("organization_id")
+    return Prisoner.objects.filter(owner_id__in=writers)
+
+
+def may_link_prisoner(user, prisoner: Prisoner, case: Case) -> bool:
+    """Whether the user may put the person on the case: edit rights on the case, and the
+    owner's consent: an editor of the owner for the owner's own cases, its coordinator for a
+    case led by another organization."""
     if not _is_signed_in(user):
         return False
     if _sees_everything(user):
         return True
-    lead_orgs = prisoner.cases.values("lead_organization_id")
+    if case_level(user, case) < Level.EDIT:
+        return False
+    needed = Level.EDIT if case.lead_organization_id == prisoner.owner_id else Level.MANAGE
+    return person_level(user, prisoner) >= needed
+
+
+def may_unlink_prisoner(user, prisoner: Prisoner, case: Case) -> bool:
+    """Whether the user may take the person off the case: the owner's editors (the person is
+    theirs to withdraw), or the editors of the organization leading the case. A partner with
+    an edit share may not empty the lead's list of people."""
+    if not _is_signed_in(user):
+        return False
+    if _sees_everything(user):
+        return True
+    if person_level(user, prisoner) >= Level.EDIT:
+        return True
+    return Membership.objects.filter(
+        user=user,
+        organization_id=case.lead_organization_id,
+        role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
+    ).exists()
+
+
+def may_edit_prisoner(user, prisoner: Prisoner) -> bool:
+    return person_level(user, prisoner) >= Level.EDIT
+
+
+def may_see_identity(user, prisoner: Prisoner) -> bool:
+    """Identities (legal name, notes, health notes, a sensitive place of detention) are
+    need-to-know: the owner's coordinators, its members granted identity access, and
+    superusers. Never anyone else, whatever case the person is on."""
+    if not _is_signed_in(user):
+        return False
+    if _sees_everything(user):
+        return True
     return (
-        Membership.objects.filter(user=user, organization_id__in=lead_orgs)
+        Membership.objects.filter(user=user, organization_id=prisoner.owner_id)
         .filter(Q(role=Membership.Role.COORDINATOR) | Q(identity_access=True))
         .exists()
     )
@@ -150,3 +234,36 @@ def organizations_of(user) -> list[int]:
 def require_signed_in(user) -> None:
     if not _is_signed_in(user):
         raise PermissionDenied
+
+
+def registering_organization(user, case: Case):
+    """The organization a person registered by ``user`` on ``case`` belongs to: the lead, if
+    the user edits there; else the partner whose edit share lets them add to the case; None
+    if they may not add people to it."""
+    from cases.models import Organization
+
+    if not _is_signed_in(user):
+        return None
+    if _sees_everything(user):
+        return case.lead_organization
+    writers = {
+        m.organization_id
+        for m in Membership.objects.filter(
+            user=user, role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR]
+        )
+    }
+    if case.lead_organization_id in writers:
+        return case.lead_organization
+    shares = case.shares.filter(organization_id__in=writers, level=CaseShare.Level.EDIT)
+    share = shares.order_by("organization__name").first()
+    return Organization.objects.get(pk=share.organization_id) if share else None
+
+
+def cases_to_link(user, prisoner: Prisoner) -> QuerySet[Case]:
+    """Cases the user may put the person on (not on them yet)."""
+    if person_level(user, prisoner) < Level.EDIT:
+        return Case.objects.none()
+    editable = cases_editable_by(user).exclude(prisoners=prisoner)
+    if person_level(user, prisoner) >= Level.MANAGE:
+        return editable
+    return editable.filter(lead_organization_id=prisoner.owner_id)

@@ -131,12 +131,15 @@ class PrisonerForm(StatusReasonForm):
 @admin.register(models.Prisoner)
 class PrisonerAdmin(StatusTrackedAdmin):
     form = PrisonerForm
-    list_display = ["code", "nationality", "custody_status", "wish_status", "risk_level"]
-    list_filter = ["custody_status", "risk_level", "wish_status", "icrc_registration"]
+    list_display = ["code", "owner", "nationality", "custody_status", "wish_status", "risk_level"]
+    list_filter = ["custody_status", "risk_level", "wish_status", "icrc_registration", "owner"]
     search_fields = ["code", "place_of_detention"]
-    autocomplete_fields = ["detaining_authority"]
+    autocomplete_fields = ["detaining_authority", "owner"]
     fieldsets = [
-        (None, {"fields": ["code", "legal_name", "nationality", "birth_year", "rank_unit"]}),
+        (
+            None,
+            {"fields": ["owner", "code", "legal_name", "nationality", "birth_year", "rank_unit"]},
+        ),
         (
             _("Capture and custody"),
             {
@@ -144,7 +147,7 @@ class PrisonerAdmin(StatusTrackedAdmin):
                     ("captured_on", "captured_on_precision"),
                     "captured_where",
                     "detaining_authority",
-                    "place_of_detention",
+                    ("place_of_detention", "place_of_detention_sensitive"),
                     "custody_status",
                     "change_reason",
                     "health_notes",

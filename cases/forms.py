@@ -128,9 +128,15 @@ class CaseForm(forms.ModelForm):
                 memberships__role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
             )
         self.fields["lead_organization"].queryset = leads.distinct()
-        self.fields["prisoners"].queryset = access.prisoners_visible_to(user)
+        # Only people the user's organizations registered (and, when editing, the people
+        # already on the case): a person goes on a case with their owner's consent.
+        people = access.prisoners_linkable_by(user)
+        if self.instance.pk:
+            people = people | Prisoner.objects.filter(cases=self.instance)
+        self.fields["prisoners"].queryset = people.distinct().order_by("code")
         self.fields["prisoners"].help_text = _(
-            "People already known to your organizations. Add new people from the case page."
+            "People registered by your organizations. Add new people from the case page; a "
+            "person registered by another organization is added by its coordinators."
         )
         if self.instance.pk:
             # The lead organization decides who sees the case: changing it is not an edit.
@@ -167,6 +173,31 @@ class ShareForm(forms.Form):
 
 
 # --- People of concern -----------------------------------------------------------------------
+class PersonLinkForm(forms.Form):
+    case = forms.ModelChoiceField(
+        label=_("Case"),
+        queryset=Case.objects.none(),
+        help_text=_(
+            "Cases you may edit. Putting the person on a case led by another organization lets "
+            "its members read the person's record (by code); the identity stays with you."
+        ),
+    )
+
+    def __init__(self, *args, cases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case"].queryset = cases.order_by("reference")
+        self.fields["case"].label_from_instance = lambda c: f"{c.reference} · {c.title}"
+
+
+class PersonUnlinkForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept on record with your name and the time."),
+    )
+
+
 class PrisonerForm(forms.ModelForm):
     change_reason = forms.CharField(
         label=_("Reason for the custody change"),
@@ -188,6 +219,7 @@ class PrisonerForm(forms.ModelForm):
             "captured_where",
             "detaining_authority",
             "place_of_detention",
+            "place_of_detention_sensitive",
             "custody_status",
             "health_notes",
             "wish_destination",
@@ -212,7 +244,9 @@ class PrisonerForm(forms.ModelForm):
     def __init__(self, *args, show_identity: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if not show_identity:
-            self.fields.pop("legal_name")
+            # Need-to-know fields are neither shown nor written by those who may not see them.
+            for name in (*self.instance.identity_fields(), "place_of_detention_sensitive"):
+                self.fields.pop(name, None)
         if self.instance.pk:
             from cases.models import CUSTODY_TRANSITIONS
 

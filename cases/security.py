@@ -46,11 +46,13 @@ _OPEN_VIEW_NAMES = {"logout", "admin:logout"}
 
 # --- Who must use it, and what they have ------------------------------------------------------
 def two_factor_required(user) -> bool:
-    """Coordinators and staff must sign in with a second factor."""
+    """Coordinators, staff and superusers (who see everything) must sign in with a second
+    factor."""
     if not user.is_authenticated:
         return False
     return (
         user.is_staff
+        or user.is_superuser
         or Membership.objects.filter(user=user, role=Membership.Role.COORDINATOR).exists()
     )
 

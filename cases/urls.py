@@ -57,6 +57,13 @@ urlpatterns = [
     path("people/<int:pk>/", prisoners.prisoner_detail, name="prisoner-detail"),
     path("people/<int:pk>/edit/", prisoners.prisoner_edit, name="prisoner-edit"),
     path("people/<int:pk>/reveal/", prisoners.prisoner_reveal, name="prisoner-reveal"),
+    path("people/<int:pk>/link/", prisoners.prisoner_link, name="prisoner-link"),
+    path("people/<int:pk>/access-log/", prisoners.prisoner_access_log, name="prisoner-access-log"),
+    path(
+        "cases/<int:case_pk>/people/<int:pk>/remove/",
+        prisoners.prisoner_unlink,
+        name="prisoner-unlink",
+    ),
     path("documents/<int:pk>/", documents.document_detail, name="document-detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document-download"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),

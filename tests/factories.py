@@ -44,6 +44,7 @@ class PrisonerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Prisoner
 
+    owner = factory.SubFactory(OrganizationFactory)
     code = factory.Sequence(lambda n: f"POW-{n:03d}")
     custody_status = models.CustodyStatus.DETAINED
 

@@ -27,8 +27,13 @@ PERSONAS = [
     "partner_edit",
     "partner_read",
     "outsider",
+    "former_partner",  # had an edit share on the case, which the lead ended
     "anonymous",
 ]
+# What only the owner's coordinators may ever read about our people (legal name, notes,
+# health notes): no other persona's response may carry it, on any URL.
+NEED_TO_KNOW = "NEEDTOKNOW"
+SEES_IDENTITY = {"coordinator"}
 
 
 def policy(ok, *, allowed):
@@ -62,6 +67,7 @@ HAS_DEVICE = SIGNED_IN | {"editor": 302, "viewer": 302}
 READ = policy(200, allowed=READERS)
 EDIT = policy(200, allowed=WRITERS)
 MANAGE = policy(200, allowed=MANAGERS)
+OWNER_EDIT = policy(200, allowed={"coordinator", "editor"})
 
 # name: (sample kwargs from the world, GET policy, POST policy with an empty body)
 POLICIES = {
@@ -102,7 +108,16 @@ POLICIES = {
         policy(302, allowed=MANAGERS),
     ),
     "cases:prisoner-detail": (lambda w: {"pk": w["prisoner"].pk}, READ, NOT_ALLOWED),
-    "cases:prisoner-edit": (lambda w: {"pk": w["prisoner"].pk}, EDIT, EDIT),
+    # Rights on a person come from the organization that registered them (the lead here),
+    # never from a case that contains them: a partner with an edit share may not edit them.
+    "cases:prisoner-edit": (lambda w: {"pk": w["prisoner"].pk}, OWNER_EDIT, OWNER_EDIT),
+    "cases:prisoner-link": (lambda w: {"pk": w["prisoner"].pk}, OWNER_EDIT, OWNER_EDIT),
+    "cases:prisoner-access-log": (lambda w: {"pk": w["prisoner"].pk}, MANAGE, NOT_ALLOWED),
+    "cases:prisoner-unlink": (
+        lambda w: {"case_pk": w["case"].pk, "pk": w["prisoner"].pk},
+        OWNER_EDIT,
+        OWNER_EDIT,
+    ),
     "cases:prisoner-reveal": (
         lambda w: {"pk": w["prisoner"].pk},
         {p: 405 for p in PERSONAS} | {"anonymous": 302},
@@ -180,10 +195,13 @@ def _seed_case(lead, by, *, marker=""):
     case = factories.make_case(
         lead_organization=lead, by=by, title=f"{marker}Case title", summary=f"{marker}summary"
     )
+    secret = marker or NEED_TO_KNOW
     prisoner = factories.PrisonerFactory(
+        owner=lead,
         code=f"{marker}POW-{lead.pk}",
-        legal_name=f"{marker}Legal Name",
-        notes=f"{marker}notes",
+        legal_name=f"{secret}Legal Name",
+        notes=f"{secret}notes",
+        health_notes=f"{secret}health",
         place_of_detention=f"{marker}camp",
     )
     services.case_add_prisoner(case=case, prisoner=prisoner, by=by)
@@ -238,9 +256,33 @@ def world(db, settings, tmp_path, lead_org, coordinator, editor, viewer, partner
             username="partner_read",
         ),
         "outsider": outsider,
+        "former_partner": factories.member(
+            factories.OrganizationFactory(name="Former partner"),
+            "coordinator",
+            username="former_partner",
+        ),
         "anonymous": None,
     }
     ours = _seed_case(lead_org, coordinator)
+    # A partner worked on the case with an edit share, registered a person of its own on it
+    # and was assigned a deadline; then the lead ended the share.
+    former_org = users["former_partner"].memberships.get().organization
+    former_share = services.case_share(
+        case=ours["case"],
+        organization=former_org,
+        level=CaseShare.Level.EDIT,
+        by=coordinator,
+        reason="worked with us",
+    )
+    services.prisoner_register(
+        case=ours["case"], by=users["former_partner"], code="FORMER-1", notes="theirs"
+    )
+    services.deadline_update(
+        deadline=ours["deadline"],
+        by=coordinator,
+        assignees=[coordinator, users["former_partner"]],
+    )
+    services.case_unshare(share=former_share, by=coordinator, reason="the work ended")
     share = services.case_share(
         case=ours["case"],
         organization=partner_org,
@@ -299,6 +341,8 @@ def test_policy(client, world, name):
             )
         if MARKER in body:
             failures.append(f"{method.upper()} {persona}: another organization's data shown")
+        if NEED_TO_KNOW in body and persona not in SEES_IDENTITY:
+            failures.append(f"{method.upper()} {persona}: a need-to-know identity shown")
     assert not failures, f"{url}: " + "; ".join(failures)
 
 
@@ -331,6 +375,7 @@ def test_search_lists_and_dashboards_never_show_another_organization(client, wor
         for url in pages:
             _response, body = _request(client, user, "get", url)
             assert MARKER not in body, (persona, url)
+            assert NEED_TO_KNOW not in body, (persona, url)
 
 
 @pytest.mark.django_db

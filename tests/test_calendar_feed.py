@@ -26,7 +26,11 @@ def deadlines(case, coordinator, partner_org):
     services.case_share(
         case=case, organization=partner_org, level=CaseShare.Level.READ, by=coordinator, reason="x"
     )
-    case.prisoners.add(factories.PrisonerFactory(code="POW-A", legal_name="Kim Example"))
+    case.prisoners.add(
+        factories.PrisonerFactory(
+            code="POW-A", legal_name="Kim Example", owner=case.lead_organization
+        )
+    )
     visit = factories.make_deadline(
         case=case,
         by=coordinator,

@@ -41,7 +41,7 @@ def hostile_world(db, settings, tmp_path, lead_org, coordinator):
     case = factories.make_case(lead_organization=lead_org, by=coordinator)
     fill_text_fields(case)
     services.case_update(case=case, by=coordinator, reason=RAW)
-    prisoner = factories.PrisonerFactory()
+    prisoner = factories.PrisonerFactory(owner=case.lead_organization)
     fill_text_fields(prisoner, unique_suffix="-1")
     services.prisoner_update(prisoner=prisoner, by=coordinator, reason=RAW)
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)

@@ -80,7 +80,7 @@ def world(case, coordinator, partner_org):
     event = services.event_log(
         case=case, by=coordinator, kind="visit", title="Visit", occurred_on=petition.filed_on
     )
-    prisoner = factories.PrisonerFactory()
+    prisoner = factories.PrisonerFactory(owner=case.lead_organization)
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
     return {
         "case-create": reverse("cases:case-create"),

@@ -284,7 +284,9 @@ def test_several_due_reminders_for_one_deadline_send_only_the_latest(frozen, cas
 
 def test_the_email_names_no_one_by_default(frozen, case, coordinator, settings):
     settings.NAMES_IN_NOTIFICATIONS = False
-    prisoner = factories.PrisonerFactory(code="POW-A", legal_name="Kim Example")
+    prisoner = factories.PrisonerFactory(
+        code="POW-A", legal_name="Kim Example", owner=case.lead_organization
+    )
     case.prisoners.add(prisoner)
     [visit] = make_visits(case, coordinator, [coordinator])
     frozen(FIRST_POINT)
@@ -310,7 +312,11 @@ def test_the_email_names_no_one_by_default(frozen, case, coordinator, settings):
 
 def test_an_installation_may_allow_names(frozen, case, coordinator, editor, settings):
     settings.NAMES_IN_NOTIFICATIONS = True
-    case.prisoners.add(factories.PrisonerFactory(code="POW-A", legal_name="Kim Example"))
+    case.prisoners.add(
+        factories.PrisonerFactory(
+            code="POW-A", legal_name="Kim Example", owner=case.lead_organization
+        )
+    )
     make_visits(case, coordinator, [coordinator, editor])
     frozen(FIRST_POINT)
     reminders_dispatch()

@@ -20,8 +20,8 @@ from tests import factories
 @pytest.fixture
 def story(case, coordinator, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    pow_a = factories.PrisonerFactory(code="POW-A")
-    pow_b = factories.PrisonerFactory(code="POW-B")
+    pow_a = factories.PrisonerFactory(code="POW-A", owner=case.lead_organization)
+    pow_b = factories.PrisonerFactory(code="POW-B", owner=case.lead_organization)
     services.case_add_prisoner(case=case, prisoner=pow_a, by=coordinator)
     services.case_add_prisoner(case=case, prisoner=pow_b, by=coordinator)
     services.event_log(
@@ -200,7 +200,7 @@ def _grow(case, user, n):
 
 @pytest.mark.django_db
 def test_queries_do_not_grow_with_the_timeline(case, coordinator, client):
-    prisoner = factories.PrisonerFactory()
+    prisoner = factories.PrisonerFactory(owner=case.lead_organization)
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
     client.force_login(coordinator)
     url = reverse("cases:case-detail", args=[case.pk])
@@ -259,7 +259,7 @@ def test_a_rendered_timeline_is_served_from_the_cache_until_it_changes(case, coo
 def test_every_change_a_timeline_shows_shows_at_once(case, coordinator, client):
     """Whatever an entry shows (event, its people and authorities, a petition's requests,
     who logged it) changes on the page as soon as it changes, cache or not."""
-    person = factories.PrisonerFactory(code="POW-OLD")
+    person = factories.PrisonerFactory(code="POW-OLD", owner=case.lead_organization)
     services.case_add_prisoner(case=case, prisoner=person, by=coordinator)
     court = factories.AuthorityFactory(name="Old court")
     event = services.event_log(

@@ -14,7 +14,9 @@ from tests import factories
 def scenario(case, coordinator, partner_org):
     petition = factories.make_petition(case=case, by=coordinator, title="Protection petition")
     deadline = factories.make_deadline(case=case, by=coordinator, petition=petition)
-    prisoner = factories.PrisonerFactory(code="POW-A", legal_name="Secret Legal Name")
+    prisoner = factories.PrisonerFactory(
+        code="POW-A", legal_name="Secret Legal Name", owner=case.lead_organization
+    )
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
     services.case_share(
         case=case,
@@ -650,7 +652,9 @@ def test_the_case_list_shows_every_change_at_once(client, scenario, coordinator,
     services.case_update(case=case, by=coordinator, title="Renamed in the list")
     assert "Renamed in the list" in rows()
     services.case_add_prisoner(
-        case=case, prisoner=factories.PrisonerFactory(code="POW-LATE"), by=coordinator
+        case=case,
+        prisoner=factories.PrisonerFactory(code="POW-LATE", owner=case.lead_organization),
+        by=coordinator,
     )
     assert "POW-LATE" in rows()
     services.prisoner_update(prisoner=scenario["prisoner"], by=coordinator, code="POW-RECODED")

@@ -22,6 +22,7 @@ from .petitions import (
 )
 from .prisoners import (
     CUSTODY_TRANSITIONS,
+    IDENTITY_FIELDS,
     CustodyStatus,
     Prisoner,
     Registration,
@@ -37,6 +38,7 @@ __all__ = [
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
     "DEFAULT_REMINDER_DAYS",
+    "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
     "AccessLog",
     "Authority",

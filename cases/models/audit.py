@@ -42,6 +42,15 @@ class AccessLog(ChainedRecord):
         on_delete=models.SET_NULL,
         related_name="access_log",
     )
+    # A reveal of a person's identity is on the record of the person's owner, whoever reveals
+    # and through whichever case (the person's access log, for the owner's coordinators).
+    prisoner = models.ForeignKey(
+        "cases.Prisoner",
+        verbose_name=_("person of concern"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="access_log",
+    )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     target = models.CharField(
         _("what"), max_length=200, blank=True, help_text="A code or id, never a legal name."
@@ -56,6 +65,8 @@ class AccessLog(ChainedRecord):
         indexes = [
             # The case's access log page (lead coordinators) reads it newest first.
             models.Index(fields=["case", "-at"], name="accesslog_case_at_idx"),
+            # The person's access log (the owner's coordinators) reads it newest first.
+            models.Index(fields=["prisoner", "-at"], name="accesslog_prisoner_at_idx"),
         ]
 
     def __str__(self) -> str:

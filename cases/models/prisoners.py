@@ -49,15 +49,30 @@ class Registration(models.TextChoices):
     REGISTERED = "registered", _("Registered")
 
 
+# Need-to-know fields of a person of concern: shown only to those who may see the identity
+# (cases.access.may_see_identity), after a reveal that is logged on the owner's record; left out
+# of history, timeline, search, emails and calendars for everyone else.
+IDENTITY_FIELDS = ("legal_name", "notes", "health_notes")
+
+
 class Prisoner(StatusTrackedModel, TimestampedModel):
     """A person of concern. Known by a code or pseudonym; the legal name is optional."""
 
     status_field = "custody_status"
 
+    # Who registered the person. Rights on the person itself (editing, revealing the
+    # identity, linking them into a case) come from this organization only, never from a case
+    # that contains them (docs/security.md, "People of concern belong to an organization").
+    owner = models.ForeignKey(
+        "cases.Organization",
+        verbose_name=_("owning organization"),
+        on_delete=models.PROTECT,
+        related_name="people",
+        help_text=_("The organization that registered the person and decides who may know them."),
+    )
     code = models.CharField(
         _("code or pseudonym"),
         max_length=60,
-        unique=True,
         help_text=_('How the team refers to this person, e.g. "POW-A". Shown everywhere.'),
     )
     legal_name = models.CharField(
@@ -86,6 +101,11 @@ class Prisoner(StatusTrackedModel, TimestampedModel):
         related_name="detainees",
     )
     place_of_detention = models.CharField(_("place of detention"), max_length=200, blank=True)
+    place_of_detention_sensitive = models.BooleanField(
+        _("the place of detention is need-to-know"),
+        default=False,
+        help_text=_("Shown only to those who may see the person's identity, like the legal name."),
+    )
     health_notes = models.TextField(_("health notes"), blank=True)
     custody_status = models.CharField(
         _("custody status"),
@@ -138,6 +158,10 @@ class Prisoner(StatusTrackedModel, TimestampedModel):
         verbose_name = _("person of concern")
         verbose_name_plural = _("people of concern")
         constraints = [
+            # Codes are the owner's own: two organizations may both call someone "POW-A".
+            models.UniqueConstraint(
+                fields=["owner", "code"], name="prisoner_code_unique_per_owner"
+            ),
             models.CheckConstraint(
                 condition=models.Q(custody_status__in=CustodyStatus.values),
                 name="prisoner_custody_status_valid",
@@ -151,6 +175,13 @@ class Prisoner(StatusTrackedModel, TimestampedModel):
 
     def __str__(self) -> str:
         return self.code
+
+    def identity_fields(self) -> tuple[str, ...]:
+        """The fields that are need-to-know for this person (IDENTITY_FIELDS, and the place of
+        detention when it is marked so)."""
+        if self.place_of_detention_sensitive:
+            return (*IDENTITY_FIELDS, "place_of_detention")
+        return IDENTITY_FIELDS
 
     @property
     def captured_on_display(self) -> str:

@@ -6,11 +6,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases import access
-from cases.models import Prisoner
+from cases.models import IDENTITY_FIELDS, Prisoner
 
 _NEVER_SHOWN = {"created_at", "updated_at"}
 _HISTORY_TYPES = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
-_IDENTITY_FIELDS = {"legal_name"}
 
 
 @dataclass
@@ -55,7 +54,13 @@ def readable_history(obj, *, user, limit: int = 100, identity: bool = False) -> 
     model = type(obj)
     excluded = set(_NEVER_SHOWN)
     if isinstance(obj, Prisoner) and not (identity and access.may_see_identity(user, obj)):
-        excluded |= _IDENTITY_FIELDS
+        excluded |= {*IDENTITY_FIELDS, "place_of_detention_sensitive"}
+        # A place that is, or ever was, need-to-know stays out of every version of the story.
+        if (
+            obj.place_of_detention_sensitive
+            or obj.history.filter(place_of_detention_sensitive=True).exists()
+        ):
+            excluded.add("place_of_detention")
     m2m = {f.name for f in model._meta.many_to_many}
     excluded |= m2m
     records = list(

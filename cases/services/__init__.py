@@ -11,6 +11,7 @@ from .cases import (
     case_assign_reference,
     case_change_status,
     case_create,
+    case_remove_prisoner,
     case_share,
     case_unshare,
     case_update,
@@ -19,7 +20,12 @@ from .deadlines import deadline_change_status, deadline_create, deadline_update
 from .documents import document_check_upload, document_store
 from .events import event_log, event_update
 from .petitions import RequestSpec, petition_change_status, petition_create, petition_update
-from .prisoners import prisoner_change_custody, prisoner_create, prisoner_update
+from .prisoners import (
+    prisoner_change_custody,
+    prisoner_create,
+    prisoner_register,
+    prisoner_update,
+)
 from .profiles import profile_get
 from .reminders import (
     calendar_token_regenerate,
@@ -42,6 +48,7 @@ __all__ = [
     "case_change_status",
     "case_create",
     "case_mute",
+    "case_remove_prisoner",
     "case_share",
     "case_unshare",
     "case_update",
@@ -57,6 +64,7 @@ __all__ = [
     "petition_update",
     "prisoner_change_custody",
     "prisoner_create",
+    "prisoner_register",
     "prisoner_update",
     "profile_get",
     "reminder_retry",

@@ -20,3 +20,18 @@ def system_actor(name: str) -> AbstractBaseUser:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def is_system_actor(user) -> bool:
+    """Whether ``user`` stands for an automated actor (a command, a task, the demo loader).
+
+    Those act for the installation, not for an organization: services that check a person's
+    rights (linking a person into a case, ...) let them through, since no request reaches
+    them and no one can sign in as them.
+    """
+    return (
+        user is not None
+        and not user.is_active
+        and user.username.startswith(SYSTEM_ACTOR_PREFIX)
+        and not user.has_usable_password()
+    )

@@ -2,20 +2,74 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from cases import access
 from cases.models import (
     CASE_TRANSITIONS,
     Case,
     CaseReferenceCounter,
     CaseShare,
     CaseStatus,
+    Deadline,
+    DeadlineStatus,
+    Event,
+    Membership,
     Organization,
     Prisoner,
 )
 
+from .actors import is_system_actor
+from .deadlines import deadline_update
+from .reminders import reminders_plan
 from .transitions import apply_transition, save_tracked
+
+
+def _check_people_change(
+    *, case: Case, by: AbstractBaseUser, added: Iterable[Prisoner], removed: Iterable[Prisoner]
+) -> None:
+    """A person goes on a case only with their owner's consent (access.may_link_prisoner)
+    and comes off it only by their owner or the case's lead (access.may_unlink_prisoner)."""
+    if is_system_actor(by):
+        return
+    refused_in = [p.code for p in added if not access.may_link_prisoner(by, p, case)]
+    refused_out = [p.code for p in removed if not access.may_unlink_prisoner(by, p, case)]
+    errors = []
+    if refused_in:
+        errors.append(
+            _(
+                "You may not put %(people)s on this case: a person goes on a case led by "
+                "another organization only through a coordinator of the organization that "
+                "registered them."
+            )
+            % {"people": ", ".join(sorted(refused_in))}
+        )
+    if refused_out:
+        errors.append(
+            _(
+                "You may not take %(people)s off this case: only the organization that "
+                "registered them or the case's lead organization may."
+            )
+            % {"people": ", ".join(sorted(refused_out))}
+        )
+    if errors:
+        raise ValidationError({"prisoners": errors})
+
+
+def _unlink(*, case: Case, prisoners: list[Prisoner], by: AbstractBaseUser, reason: str) -> None:
+    """Take people off a case and off its events, on record."""
+    if not prisoners:
+        return
+    case._history_user = by
+    case._change_reason = reason
+    case.prisoners.remove(*prisoners)
+    for event in Event.objects.filter(case=case, prisoners__in=prisoners).distinct():
+        event._history_user = by
+        event._change_reason = reason
+        event.prisoners.remove(*prisoners)
 
 
 def case_assign_reference(case: Case) -> None:
@@ -56,7 +110,11 @@ def case_create(
     case.full_clean(exclude=["reference"])
     case_assign_reference(case)
     save_tracked(case, by=by, reason=reason)
+    prisoners = list(prisoners)
     if prisoners:
+        _check_people_change(case=case, by=by, added=prisoners, removed=[])
+        case._history_user = by
+        case._change_reason = reason
         case.prisoners.set(prisoners)
     return case
 
@@ -108,21 +166,67 @@ def case_update(
     case.full_clean(exclude=["reference"])
     save_tracked(case, by=by, reason=reason)
     if prisoners is not None:
+        wanted = {p.pk: p for p in prisoners}
+        current = {p.pk: p for p in case.prisoners.all()}
+        added = [p for pk, p in wanted.items() if pk not in current]
+        removed = [p for pk, p in current.items() if pk not in wanted]
+        _check_people_change(case=case, by=by, added=added, removed=removed)
+        case._history_user = by
         case._change_reason = reason
-        case.prisoners.set(list(prisoners))
+        if added:
+            case.prisoners.add(*added)
+        _unlink(case=case, prisoners=removed, by=by, reason=reason)
     return case
 
 
 @transaction.atomic
 def case_add_prisoner(*, case: Case, prisoner: Prisoner, by: AbstractBaseUser) -> None:
+    """Put a person on a case, with the consent of the person's owner (see
+    access.may_link_prisoner); refused with PermissionDenied otherwise."""
+    if not is_system_actor(by) and not access.may_link_prisoner(by, prisoner, case):
+        raise PermissionDenied
     case._history_user = by
     case._change_reason = f"{prisoner.code} added to the case"
     case.prisoners.add(prisoner)
 
 
 @transaction.atomic
+def case_remove_prisoner(
+    *, case: Case, prisoner: Prisoner, by: AbstractBaseUser, reason: str
+) -> None:
+    """Take a person off a case (and off its events): the person's owner or the case's lead."""
+    if not is_system_actor(by) and not access.may_unlink_prisoner(by, prisoner, case):
+        raise PermissionDenied
+    _unlink(case=case, prisoners=[prisoner], by=by, reason=reason)
+
+
+@transaction.atomic
 def case_unshare(*, share: CaseShare, by: AbstractBaseUser, reason: str) -> None:
-    """Stop sharing a case with a partner; the deletion is on record with who and why."""
+    """Stop sharing a case with a partner; the deletion is on record with who and why.
+
+    Ending a share ends what came through it, at once: the partner's people come off the case
+    (they were on it through the share, and their owner could no longer see or withdraw them),
+    the partner's members stop being assignees of its deadlines, and their reminders are
+    re-planned (so nothing more is sent to them).
+    """
+    case = share.case
+    organization_id = share.organization_id
     share._history_user = by
     share._change_reason = reason
     share.delete()
+    ended = _("Share with %(organization)s ended: %(reason)s") % {
+        "organization": share.organization,
+        "reason": reason,
+    }
+    _unlink(
+        case=case,
+        prisoners=list(case.prisoners.filter(owner_id=organization_id)),
+        by=by,
+        reason=ended,
+    )
+    members = Membership.objects.filter(organization_id=organization_id).values("user_id")
+    for deadline in Deadline.objects.filter(case=case, assignees__in=members).distinct():
+        still_seeing = [user for user in deadline.assignees.all() if access.case_level(user, case)]
+        deadline_update(deadline=deadline, by=by, reason=ended, assignees=still_seeing)
+    for deadline in Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN):
+        reminders_plan(deadline=deadline)

@@ -1,16 +1,49 @@
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
 
-from cases.models import CUSTODY_TRANSITIONS, Prisoner
+from cases import access
+from cases.models import CUSTODY_TRANSITIONS, Case, Organization, Prisoner
 
 from .transitions import apply_transition, save_tracked
 
 
+def _check_code_free(prisoner: Prisoner) -> None:
+    """Codes are unique per owning organization. The message speaks of the owner's own people
+    only: whether another organization uses the code is none of the user's business."""
+    taken = Prisoner.objects.filter(owner_id=prisoner.owner_id, code=prisoner.code)
+    if prisoner.pk:
+        taken = taken.exclude(pk=prisoner.pk)
+    if taken.exists():
+        raise ValidationError(
+            {"code": _("Your organization already has a person with this code or pseudonym.")}
+        )
+
+
 def prisoner_create(
-    *, by: AbstractBaseUser, code: str, reason: str = "Added", **fields
+    *, by: AbstractBaseUser, owner: Organization, code: str, reason: str = "Added", **fields
 ) -> Prisoner:
-    prisoner = Prisoner(code=code, **fields)
+    """Register a person of concern, owned by ``owner`` (the registering organization)."""
+    prisoner = Prisoner(owner=owner, code=code, **fields)
+    _check_code_free(prisoner)
     prisoner.full_clean()
     save_tracked(prisoner, by=by, reason=reason)
+    return prisoner
+
+
+@transaction.atomic
+def prisoner_register(*, case: Case, by: AbstractBaseUser, code: str, **fields) -> Prisoner:
+    """Register a new person on a case. The person belongs to the organization through which
+    ``by`` may add to the case (access.registering_organization): registering them there is
+    that organization's own act, so no further consent is asked."""
+    owner = access.registering_organization(by, case)
+    if owner is None:
+        raise PermissionDenied
+    prisoner = prisoner_create(by=by, owner=owner, code=code, **fields)
+    case._history_user = by
+    case._change_reason = f"{prisoner.code} added to the case"
+    case.prisoners.add(prisoner)
     return prisoner
 
 
@@ -21,6 +54,11 @@ def prisoner_change_custody(
 
     ``changes`` may carry fields that change with it, e.g. the new place of detention.
     """
+    if "owner" in changes or "owner_id" in changes:
+        raise ValueError("the owner of a person is not changed with a custody change")
+    if "code" in changes:
+        prisoner.code = changes["code"]
+        _check_code_free(prisoner)
     return apply_transition(
         instance=prisoner,
         to=to,
@@ -37,8 +75,11 @@ def prisoner_update(
     """Edit a person's details; a custody change needs prisoner_change_custody (a reason)."""
     if "custody_status" in fields:
         raise ValueError("custody_status changes through prisoner_change_custody")
+    if "owner" in fields or "owner_id" in fields:
+        raise ValueError("the owner of a person is not changed by an edit")
     for name, value in fields.items():
         setattr(prisoner, name, value)
+    _check_code_free(prisoner)
     prisoner.full_clean()
     save_tracked(prisoner, by=by, reason=reason)
     return prisoner

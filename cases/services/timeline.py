@@ -155,6 +155,10 @@ def project(instance, record, previous) -> None:
         old, new = getattr(previous, name), getattr(record, name)
         if old == new:
             continue
+        if name == "place_of_detention" and (
+            record.place_of_detention_sensitive or previous.place_of_detention_sensitive
+        ):
+            old = new = ""  # a need-to-know place: the timeline says it changed, not where
         TimelineEntry.objects.create(
             kind=Kind.STATUS if name == instance.status_field else Kind.CHANGE,
             subject=subject,

@@ -1,79 +1,70 @@
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases import access, services
 from cases.access import Level
-from cases.forms import PrisonerForm
+from cases.forms import PersonLinkForm, PersonUnlinkForm, PrisonerForm
 from cases.models import AccessLog, Prisoner
 from cases.selectors.history import readable_history
 
 from .common import run_service
 
 
-def _prisoner_for(user, pk, *, level=Level.READ):
-    """A person of concern, reached through a case the user may see (else 404)."""
-    prisoner = access.prisoners_visible_to(user).filter(pk=pk).first()
-    if prisoner is None:
-        from django.http import Http404
-
-        raise Http404("No such person.")
-    if level > Level.READ:
-        cases = prisoner.cases.all()
-        if not any(access.case_level(user, case) >= level for case in cases):
-            raise PermissionDenied
-    return prisoner
-
-
 @require_http_methods(["GET", "POST"])
 def prisoner_create(request, case_pk):
     case = access.get_case_for(request.user, case_pk, level=Level.EDIT)
-    show_identity = access.case_level(request.user, case) >= Level.MANAGE
+    owner = access.registering_organization(request.user, case)
+    show_identity = owner is not None and access.may_see_identity(
+        request.user, Prisoner(owner=owner)
+    )
     form = PrisonerForm(request.POST or None, show_identity=show_identity)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-
-        def create():
-            prisoner = services.prisoner_create(by=request.user, **data)
-            services.case_add_prisoner(case=case, prisoner=prisoner, by=request.user)
-            return prisoner
-
         response = run_service(
             form,
-            create,
+            lambda: services.prisoner_register(case=case, by=request.user, **data),
             success=_("Person added to the case."),
             request=request,
             redirect_to=reverse("cases:case-detail", args=[case.pk]),
         )
         if response:
             return response
-    return render(request, "cases/prisoner_form.html", {"form": form, "case": case})
+    return render(request, "cases/prisoner_form.html", {"form": form, "case": case, "owner": owner})
 
 
 def _log_reveal(request, prisoner) -> None:
-    for case in access.cases_visible_to(request.user).filter(prisoners=prisoner):
-        services.access_log_record(
-            user=request.user,
-            action=AccessLog.Action.REVEAL_IDENTITY,
-            case=case,
-            target=prisoner.code,
-        )
+    """On the owner's record: the person's own access log, whoever reveals."""
+    services.access_log_record(
+        user=request.user,
+        action=AccessLog.Action.REVEAL_IDENTITY,
+        case=None,
+        prisoner=prisoner,
+        target=prisoner.code,
+    )
 
 
 def _detail(request, prisoner, *, revealed: bool):
-    cases = access.cases_visible_to(request.user).filter(prisoners=prisoner)
+    cases = list(access.cases_visible_to(request.user).filter(prisoners=prisoner))
+    for case in cases:
+        case.may_unlink = access.may_unlink_prisoner(request.user, prisoner, case)
     may_reveal = access.may_see_identity(request.user, prisoner)
+    level = access.person_level(request.user, prisoner)
     return render(
         request,
         "cases/prisoner_detail.html",
         {
             "prisoner": prisoner,
             "cases": cases,
-            "may_reveal": may_reveal and bool(prisoner.legal_name),
+            "may_reveal": may_reveal,
             "revealed": revealed and may_reveal,
-            "can_edit": any(access.case_level(request.user, c) >= Level.EDIT for c in cases),
+            "can_edit": level >= Level.EDIT,
+            "can_link": level >= Level.EDIT,
+            "can_read_log": level >= Level.MANAGE,
             "history": readable_history(prisoner, user=request.user, identity=revealed),
         },
     )
@@ -81,14 +72,14 @@ def _detail(request, prisoner, *, revealed: bool):
 
 @require_safe
 def prisoner_detail(request, pk):
-    """The person's record, known by code; the legal name stays hidden until revealed."""
-    return _detail(request, _prisoner_for(request.user, pk), revealed=False)
+    """The person's record, known by code; the identity stays hidden until revealed."""
+    return _detail(request, access.get_prisoner_for(request.user, pk), revealed=False)
 
 
 @require_POST
 def prisoner_reveal(request, pk):
-    """Show the legal name to someone entitled to it, and put that on the access log."""
-    prisoner = _prisoner_for(request.user, pk)
+    """Show the identity to someone entitled to it, and put that on the owner's record."""
+    prisoner = access.get_prisoner_for(request.user, pk)
     if not access.may_see_identity(request.user, prisoner):
         raise PermissionDenied
     _log_reveal(request, prisoner)
@@ -97,11 +88,13 @@ def prisoner_reveal(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def prisoner_edit(request, pk):
-    prisoner = _prisoner_for(request.user, pk, level=Level.EDIT)
+    prisoner = access.get_prisoner_for(request.user, pk)
+    if not access.may_edit_prisoner(request.user, prisoner):
+        raise PermissionDenied
     show_identity = access.may_see_identity(request.user, prisoner)
     form = PrisonerForm(request.POST or None, instance=prisoner, show_identity=show_identity)
-    if show_identity and prisoner.legal_name and request.method == "GET":
-        _log_reveal(request, prisoner)  # the edit form shows the legal name
+    if show_identity and request.method == "GET":
+        _log_reveal(request, prisoner)  # the edit form shows the identity
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         reason = data.pop("change_reason", "")
@@ -127,3 +120,67 @@ def prisoner_edit(request, pk):
         if response:
             return response
     return render(request, "cases/prisoner_form.html", {"form": form, "prisoner": prisoner})
+
+
+@require_http_methods(["GET", "POST"])
+def prisoner_link(request, pk):
+    """Put the person on another case: the owner's own act (its editors for its own cases,
+    its coordinators for cases led by others), on record on the case's history."""
+    prisoner = access.get_prisoner_for(request.user, pk)
+    if access.person_level(request.user, prisoner) < Level.EDIT:
+        raise PermissionDenied
+    form = PersonLinkForm(request.POST or None, cases=access.cases_to_link(request.user, prisoner))
+    if request.method == "POST" and form.is_valid():
+        case = form.cleaned_data["case"]
+        services.case_add_prisoner(case=case, prisoner=prisoner, by=request.user)
+        messages.success(
+            request,
+            _("%(code)s is now on %(case)s.")
+            % {
+                "code": prisoner.code,
+                "case": case.reference,
+            },
+        )
+        return redirect("cases:case-detail", pk=case.pk)
+    return render(request, "cases/prisoner_link.html", {"form": form, "prisoner": prisoner})
+
+
+@require_http_methods(["GET", "POST"])
+def prisoner_unlink(request, case_pk, pk):
+    """Take the person off the case: the person's owner or the case's lead, with a reason."""
+    case = access.get_case_for(request.user, case_pk)
+    prisoner = case.prisoners.filter(pk=pk).first()
+    if prisoner is None:
+        from django.http import Http404
+
+        raise Http404("No such person on this case.")
+    if not access.may_unlink_prisoner(request.user, prisoner, case):
+        raise PermissionDenied
+    form = PersonUnlinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.case_remove_prisoner(
+            case=case, prisoner=prisoner, by=request.user, reason=form.cleaned_data["reason"]
+        )
+        messages.success(
+            request,
+            _("%(code)s is no longer on this case.")
+            % {
+                "code": prisoner.code,
+            },
+        )
+        return redirect("cases:case-detail", pk=case.pk)
+    return render(
+        request, "cases/prisoner_unlink.html", {"form": form, "prisoner": prisoner, "case": case}
+    )
+
+
+@require_safe
+def prisoner_access_log(request, pk):
+    """Who revealed the person's identity (the owner's coordinators)."""
+    prisoner = access.get_prisoner_for(request.user, pk)
+    if access.person_level(request.user, prisoner) < Level.MANAGE:
+        raise PermissionDenied
+    page = Paginator(prisoner.access_log.select_related("user"), 100).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "cases/prisoner_access_log.html", {"prisoner": prisoner, "page": page})

@@ -112,7 +112,9 @@ Membership.objects.create(user=user, organization=org, role=Membership.Role.EDIT
 authority = Authority.objects.create(
     name="Coordination Headquarters", kind=Authority.Kind.GOVERNMENT_BODY, country="Ukraine"
 )
-prisoner = services.prisoner_create(by=user, code={PRISONER_CODE!r}, legal_name={LEGAL_NAME!r})
+prisoner = services.prisoner_create(
+    by=user, owner=org, code={PRISONER_CODE!r}, legal_name={LEGAL_NAME!r}
+)
 case = services.case_create(
     by=user, title="System test case", lead_organization=org, prisoners=[prisoner]
 )

@@ -95,7 +95,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             orgs = self._organizations()
             authorities = self._authorities()
-            prisoners = self._prisoners(authorities)
+            prisoners = self._prisoners(orgs[COMMITTEE])
             users = self._users(orgs)
             case = Case.objects.filter(title=CASE_TITLE, lead_organization=orgs[COMMITTEE]).first()
             if case is None:
@@ -161,7 +161,8 @@ class Command(BaseCommand):
             for name, short, kind, country in specs
         }
 
-    def _prisoners(self, authorities) -> dict[str, Prisoner]:
+    def _prisoners(self, owner: Organization) -> dict[str, Prisoner]:
+        """The two men, registered by the committee that leads the case."""
         common = {
             "nationality": "Democratic People's Republic of Korea",
             "captured_on": self.d(2025, 1),
@@ -179,7 +180,7 @@ class Command(BaseCommand):
         }
         pow_a = self._get_or_create(
             Prisoner,
-            {"code": "POW-A"},
+            {"code": "POW-A", "owner": owner},
             wish_status=WishStatus.CLEARLY_STATED,
             wish_expressed_on=self.d(2025, 3),
             wish_expressed_on_precision=DatePrecision.MONTH,
@@ -189,7 +190,7 @@ class Command(BaseCommand):
         )
         pow_b = self._get_or_create(
             Prisoner,
-            {"code": "POW-B"},
+            {"code": "POW-B", "owner": owner},
             wish_status=WishStatus.CLEARLY_STATED,
             wish_expressed_on=self.d(2025, 12),
             wish_expressed_on_precision=DatePrecision.MONTH,
