@@ -5,8 +5,9 @@ or edit level. Everything that hangs off a case (petitions, events, deadlines, d
 history, reminders) follows the case. People of concern belong to the organization that
 registered them: reading them follows their cases, every other right comes from the owner.
 Lists go through the ``*_visible_to`` queryset filters; single objects through the
-``get_*_for`` getters, which raise Http404 for anything out of reach (so an outsider cannot even learn that it exists) and PermissionDenied
-when the user may see it but not do the thing asked.
+``get_*_for`` getters, which raise Http404 for anything out of reach (so an outsider cannot
+even learn that it exists) and PermissionDenied when the user may see it but not do the thing
+asked.
 """
 
 from enum import IntEnum
