@@ -48,3 +48,12 @@ def _catch_up_on_start(sender=None, **kwargs) -> None:
     dispatch_due_reminders.delay()
     replan_reminders.delay()
     dispatch_due_reminders.delay()
+
+
+@shared_task(name="cases.send_password_reset")
+def send_password_reset(email: str) -> int:
+    """The password-reset email asked for on the sign-in page (nothing for an unknown
+    address). Safe to run twice: a second email carries another valid link."""
+    from cases.services.accounts import password_reset_send
+
+    return password_reset_send(email=email)

@@ -79,3 +79,24 @@ class AccessLog(ChainedRecord):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only.")
+
+
+class PasswordResetRequest(models.Model):
+    """A request for a password-reset email, kept a day to limit how many one address or one
+    client may ask for (cases.services.accounts). The address is kept as a keyed digest only:
+    the table tells nobody which addresses were tried."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    email_digest = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField(null=True)
+    sent = models.BooleanField(default=False, help_text="Within the limits: an email was queued.")
+
+    class Meta:
+        indexes = [
+            # The limits count recent requests per address and per client.
+            models.Index(fields=["email_digest", "at"], name="pwreset_email_at_idx"),
+            models.Index(fields=["ip", "at"], name="pwreset_ip_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.ip or '-'}"

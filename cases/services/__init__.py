@@ -4,6 +4,7 @@ Views, forms, admin actions, Celery tasks and management commands call these; no
 re-implements a rule.
 """
 
+from .accounts import password_reset_request, password_reset_send
 from .actors import system_actor
 from .audit import access_log_record
 from .cases import (
@@ -59,6 +60,8 @@ __all__ = [
     "document_store",
     "event_log",
     "event_update",
+    "password_reset_request",
+    "password_reset_send",
     "petition_change_status",
     "petition_create",
     "petition_update",
