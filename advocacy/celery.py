@@ -41,6 +41,15 @@ app.conf.beat_schedule = {
     # failure, so a worker restart does not flap the check. The task is one Redis write. A
     # heartbeat not picked up within 25 s is dropped: run late, it would claim a freshness
     # that the schedule no longer has.
+    # The audit record (history, access log) is checked once a night: the check reads every
+    # chained row (minutes on years of data), records the chain heads outside the chains and
+    # in the log, and emails staff on a break. Tampering shows within a day; 03:40 UTC keeps it
+    # away from the hourly re-plan and working hours in Europe and Asia.
+    "verify-audit-chains": {
+        "task": "cases.verify_audit_chains",
+        "schedule": crontab(hour=3, minute=40),
+        "options": {"expires": 6 * 3600},
+    },
     "beat-heartbeat": {
         "task": "advocacy.beat_heartbeat",
         "schedule": 30.0,

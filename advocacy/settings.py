@@ -192,6 +192,11 @@ else:
     # A database host that does not answer fails fast (and /healthz says so) instead of hanging.
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _db}
+# The application's own PostgreSQL role, when DATABASE_URL is the owner's (the address
+# migrations run with): `manage.py grant_app_role`, run as the owner after every migrate,
+# creates this role or sets its password, gives it the rights it needs and leaves it only
+# INSERT and SELECT on the audit tables (docs/operations.md, "Database roles").
+DATABASE_APP_URL = env_str("DATABASE_APP_URL", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rendered parts of pages (a case's timeline and header, the case list's rows and search

@@ -57,3 +57,11 @@ def send_password_reset(email: str) -> int:
     from cases.services.accounts import password_reset_send
 
     return password_reset_send(email=email)
+
+
+@shared_task(name="cases.verify_audit_chains")
+def verify_audit_chains() -> bool:
+    """Verify the audit chains and record their heads; alerts staff on a break."""
+    from cases.services.audit_chain import audit_check
+
+    return audit_check().ok

@@ -561,3 +561,87 @@ def test_a_late_column_at_its_first_value_leaves_old_hashes_as_they_were(used):
     assert "place_of_detention_sensitive" not in without
     values["place_of_detention_sensitive"] = True
     assert '"place_of_detention_sensitive":"true"' in canonical_content(fields, values)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_grant_app_role_makes_a_role_that_cannot_rewrite_the_audit_record(used, settings):
+    """What docker-compose's migrate service runs: the web server, worker and beat then
+    connect as this role."""
+    role = f"app_drill_{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    settings.DATABASE_APP_URL = f"postgres://{role}:s3cret-pw@127.0.0.1:5432/{db['NAME']}"
+    history_id = used.case.history.first().history_id
+    try:
+        call_command("grant_app_role", stdout=io.StringIO())
+        call_command("grant_app_role", stdout=io.StringIO())  # again, as after an upgrade
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {role}")
+        try:
+            assert _insufficient_privilege(
+                "UPDATE cases_historicalcase SET history_change_reason = 'x' WHERE history_id = %s",
+                [history_id],
+            )
+            assert _insufficient_privilege(
+                "DELETE FROM cases_historicalcase WHERE history_id = %s", [history_id]
+            )
+            assert _insufficient_privilege("TRUNCATE cases_accesslog")
+            assert _insufficient_privilege("UPDATE cases_accesslog SET target = 'x'")
+            # The application's own work goes on: rows change, history and log rows are added.
+            services.case_update(case=used.case, by=used.editor, title="Renamed by the app role")
+            services.access_log_record(user=used.editor, action="view_case", case=used.case)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET ROLE")
+        assert "BROKEN" not in verify()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP OWNED BY {role}")
+            cursor.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_grant_app_role_refuses_the_owner_and_a_superuser(settings):
+    owner = connection.settings_dict.get("USER") or "postgres"
+    settings.DATABASE_APP_URL = f"postgres://{owner}:x@127.0.0.1:5432/x"
+    with pytest.raises(CommandError, match="owner"):
+        call_command("grant_app_role", stdout=io.StringIO())
+    settings.DATABASE_APP_URL = ""
+    with pytest.raises(CommandError, match="DATABASE_APP_URL"):
+        call_command("grant_app_role", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_the_nightly_check_records_heads_and_alerts_staff_on_a_break(used, caplog):
+    from django.core import mail
+
+    from cases.services.audit_chain import audit_check
+
+    factories.UserFactory(username="admin", email="admin@example.org", is_staff=True)
+    first = audit_check()
+    assert first.ok
+    assert models.AuditChainHead.objects.filter(table="cases_accesslog").exists()
+    assert any("head cases_accesslog" in r.getMessage() for r in caplog.records)
+    assert mail.outbox == []
+    # Someone rewrites the access log and recomputes its chain: it holds alone, but no longer
+    # contains the head recorded last night.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_accesslog SET target = 'nothing to see'")
+    rechain = importlib.import_module("cases.migrations.0006_audit_chains").chain_existing_rows
+    rechain(django_apps, SimpleNamespace(connection=connection))
+    second = audit_check()
+    assert not second.ok and second.lost_heads
+    [alert] = mail.outbox
+    assert "admin@example.org" in alert.to
+    assert "cases_accesslog" in alert.body
+    assert any(
+        r.levelname == "ERROR" and "AUDIT CHAIN BROKEN" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_the_audit_check_is_scheduled():
+    from advocacy.celery import app
+
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "cases.verify_audit_chains" in tasks

@@ -1,4 +1,4 @@
-from .audit import AccessLog, PasswordResetRequest
+from .audit import AccessLog, AuditChainHead, PasswordResetRequest
 from .base import StatusChangeOutsideServiceError
 from .cases import CASE_TRANSITIONS, Case, CaseReferenceCounter, CaseShare, CaseStatus, Priority
 from .dates import DatePrecision, format_fuzzy_date
@@ -41,6 +41,7 @@ __all__ = [
     "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
     "AccessLog",
+    "AuditChainHead",
     "Authority",
     "Case",
     "CaseReferenceCounter",

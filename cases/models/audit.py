@@ -100,3 +100,17 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.ip or '-'}"
+
+
+class AuditChainHead(models.Model):
+    """The last verified head of each audit chain, kept outside the chained tables by the
+    periodic check (cases.services.audit_chain.audit_check): a chain rewritten or cut back
+    after a check no longer contains the head recorded then. The check also writes each head
+    to the log, which a log collector keeps beyond the database's reach."""
+
+    table = models.CharField(max_length=100, primary_key=True)
+    line = models.CharField(max_length=300)  # as `verify_audit --heads` prints it
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.line

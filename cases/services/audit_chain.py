@@ -329,3 +329,103 @@ FROM (VALUES
 \\gexec
 
 COMMIT;"""  # noqa: S608 (the names come from the models, not from input)
+
+
+class AppRoleError(Exception):
+    """The role named for the application cannot be restricted (a superuser, or the owner)."""
+
+
+def app_role_grant(*, role: str, password: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """As the tables' owner: create the application's role (or set its password), give it
+    the usual rights on every table and sequence of the schema, and leave it only INSERT and
+    SELECT on the chained tables, as deploy/audit_grants.sql does. Run after every migrate:
+    new tables get their rights here."""
+    from django.db import connections, transaction
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    chained = ", ".join(quote(m._meta.db_table) for m in chained_models())
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role])
+        found = cursor.fetchone()
+        if found and found[0]:
+            raise AppRoleError(f"Role {role} is a superuser: no grant can restrict it.")
+        verb = "ALTER" if found else "CREATE"
+        cursor.execute(
+            f"{verb} ROLE {quote(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s",
+            [password],
+        )
+        cursor.execute(
+            "SELECT pg_has_role(%s, tableowner, 'USAGE') FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'cases_accesslog'",
+            [role],
+        )
+        owns = cursor.fetchone()
+        if owns and owns[0]:
+            raise AppRoleError(f"Role {role} owns the tables (or is a member of their owner).")
+        cursor.execute("SELECT current_database(), current_schema()")
+        database, schema = cursor.fetchone()
+        role_q, schema_q = quote(role), quote(schema)
+        cursor.execute(f"GRANT CONNECT ON DATABASE {quote(database)} TO {role_q}")
+        cursor.execute(f"GRANT USAGE ON SCHEMA {schema_q} TO {role_q}")
+        cursor.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema_q} TO {role_q}"
+        )
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema_q} TO {role_q}")
+        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON TABLE {chained} FROM PUBLIC, {role_q}")
+        cursor.execute(f"GRANT SELECT, INSERT ON TABLE {chained} TO {role_q}")
+
+
+# --- The periodic check ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuditCheck:
+    results: list[ChainResult]
+    lost_heads: list[str]  # recorded heads no longer in their chains
+
+    @property
+    def ok(self) -> bool:
+        return not self.lost_heads and all(r.ok for r in self.results)
+
+
+def audit_check(*, using: str = DEFAULT_DB_ALIAS) -> AuditCheck:
+    """Verify every chain and the heads recorded by the previous check; record the new heads
+    (in AuditChainHead and, one line each, in the log); on any break, log an error and tell
+    the installation's staff by email. Run by beat (cases.verify_audit_chains)."""
+    import logging
+
+    from django.contrib.auth import get_user_model
+    from django.core.mail import send_mail
+
+    from cases.models import AuditChainHead
+
+    log = logging.getLogger("cases.audit")
+    recorded = list(AuditChainHead.objects.using(using).values_list("line", flat=True))
+    results = verify_audit(using=using)
+    check = AuditCheck(results=results, lost_heads=heads_compare(recorded, using=using))
+    for result in results:
+        if result.ok:
+            line = head_line(result)
+            log.info("audit chain %s", line)
+            AuditChainHead.objects.using(using).update_or_create(
+                table=result.table, defaults={"line": line}
+            )
+    if check.ok:
+        return check
+    problems = [r.describe() for r in results if not r.ok] + check.lost_heads
+    for problem in problems:
+        log.error("AUDIT CHAIN BROKEN: %s", problem)
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+    recipients = list(staff.values_list("email", flat=True))
+    if recipients:
+        send_mail(
+            subject="[Case tracker] The audit record was changed",
+            message=(
+                "The periodic check of the audit record (history and access log) found rows "
+                "changed, removed or rewritten behind the application's back:\n\n"
+                + "\n".join(f"- {p}" for p in problems)
+                + "\n\nSee docs/security.md, 'Tamper evidence', for what to do next."
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
+    return check
