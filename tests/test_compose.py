@@ -21,7 +21,7 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("web", "worker", "beat")
 # Read by docker-compose.yml itself (interpolation), not by the application.
-COMPOSE_ONLY_VARIABLES = {"POSTGRES_PASSWORD"}
+COMPOSE_ONLY_VARIABLES = {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "DATABASE_OWNER_URL"}
 
 
 # --- Reading the files -----------------------------------------------------------------------
@@ -143,7 +143,7 @@ def parse_gunicorn(args: list[str]):
 
 # --- The processes ---------------------------------------------------------------------------
 def test_the_services_are_the_ones_the_documentation_describes(services):
-    assert set(services) == {"web", "worker", "beat", "db", "redis", "mailpit"}
+    assert set(services) == {"migrate", "web", "worker", "beat", "db", "redis", "mailpit"}
     assert services["db"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
@@ -219,6 +219,8 @@ def test_every_service_says_how_to_tell_it_is_healthy(services):
     from advocacy import health
 
     for name, service in services.items():
+        if service.get("restart") == "no":
+            continue  # a one-shot service (migrate): its exit status is its health
         test = service.get("healthcheck", {}).get("test")
         assert test and test[0] in {"CMD", "CMD-SHELL"}, f"{name} has no health check"
     # The application's own probes name checks that exist.
@@ -260,6 +262,10 @@ def test_the_default_services_are_the_ones_in_this_file(services):
     database = default_of(env["DATABASE_URL"])
     db_env = environment(services["db"])
     assert database == (
+        f"postgres://advocacy_app:${{POSTGRES_APP_PASSWORD}}@db:5432/{db_env['POSTGRES_DB']}"
+    )
+    owner = default_of(environment(services["migrate"])["DATABASE_URL"])
+    assert owner == (
         f"postgres://{db_env['POSTGRES_USER']}:${{POSTGRES_PASSWORD}}@db:5432/"
         f"{db_env['POSTGRES_DB']}"
     )
@@ -279,3 +285,27 @@ def test_documents_and_the_database_are_on_named_volumes(compose, services):
         assert f"documents:{data_dir}/documents" in services[name]["volumes"]
     assert "database:/var/lib/postgresql/data" in services["db"]["volumes"]
     assert {"database", "documents"} <= set(compose["volumes"])
+
+
+# --- Database roles ----------------------------------------------------------------------------
+def test_the_processes_connect_as_a_role_that_does_not_own_the_tables(services):
+    """Only the one-shot migrate service uses the owner; web, worker and beat use the role
+    that grant_app_role leaves unable to rewrite the audit tables
+    (tests/test_audit_chain.py proves that on PostgreSQL)."""
+    owner = environment(services["db"])["POSTGRES_USER"]
+    migrate = services["migrate"]
+    app_url = default_of(environment(migrate)["DATABASE_APP_URL"])
+    app_user = re.match(r"postgres://([^:]+):", app_url)[1]
+    assert app_user != owner
+    for name in APP_SERVICES:
+        url = default_of(environment(services[name])["DATABASE_URL"])
+        assert re.match(r"postgres://([^:]+):", url)[1] == app_user, name
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    script = " ".join(migrate["command"])
+    assert "manage.py migrate" in script
+    assert script.index("manage.py migrate") < script.index("manage.py grant_app_role")
+    from django.core.management import get_commands
+
+    assert "grant_app_role" in get_commands()
