@@ -71,11 +71,28 @@ def recovery_codes_left(user) -> int:
 
 
 # --- Setting up -------------------------------------------------------------------------------
-def authenticator_pending(*, user) -> TOTPDevice:
-    """The authenticator being set up: the same secret until it is confirmed."""
+_PENDING_KEY_SESSION_KEY = "two_factor_pending_key"
+
+
+def authenticator_pending(*, request, save: bool) -> TOTPDevice:
+    """The authenticator being set up: the same secret until it is confirmed.
+
+    Showing the set-up page (``save=False``) writes no device: the secret waits in the
+    session. The row is written when a code is tried (``save=True``, a POST).
+    """
+    from django_otp.plugins.otp_totp.models import default_key
+
+    user = request.user
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    if device is not None:
+        return device
+    key = request.session.get(_PENDING_KEY_SESSION_KEY)
+    if not key:
+        key = request.session[_PENDING_KEY_SESSION_KEY] = default_key()
+    device = TOTPDevice(user=user, name="Authenticator app", confirmed=False, key=key)
+    if save:
+        device.save()
+        del request.session[_PENDING_KEY_SESSION_KEY]
     return device
 
 

@@ -101,6 +101,9 @@ def test_a_coordinator_sets_it_up_after_the_password_then_needs_a_code_every_tim
     assert "<svg" in page and "data:" not in page  # drawn on the server, inline
     assert "Aegis" in page  # names apps to use
     key = key_on(page)
+    # Showing the page writes no device; showing it again shows the same key.
+    assert not TOTPDevice.objects.filter(user=coordinator).exists()
+    assert key_on(client.get(SETUP).content.decode()) == key
 
     response = client.post(SETUP, {"code": wrong_code(key)})
     assert response.status_code == 200

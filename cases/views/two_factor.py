@@ -136,7 +136,7 @@ def setup(request):
     if already and not user.is_verified():
         # Replacing the app needs the second step first, or a password would be enough.
         return redirect(_with_next("cases:two-factor-verify", request.get_full_path()))
-    device = security.authenticator_pending(user=user)
+    device = security.authenticator_pending(request=request, save=request.method == "POST")
     form = CodeForm(
         request.POST or None,
         help_text=_("The 6-digit code your app shows for this site after you added the key."),
