@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Tests run with production-like settings (DEBUG off) and a throwaway key.
-TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef SITE_URL=http://testserver
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef-0123456789abcdef SITE_URL=http://testserver
 
 .PHONY: help demo demo-reset test lint format install
 

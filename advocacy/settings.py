@@ -70,9 +70,16 @@ if DEBUG:
     SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-do-not-use-in-production")
 else:
     SECRET_KEY = env_str("SECRET_KEY")
-    if len(SECRET_KEY) < 32:
+    # What Django's own deployment check (security.W009) asks, so that `check --deploy` and
+    # start-up agree: at least 50 characters, at least 5 different ones, not Django's sample.
+    if (
+        len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+        or SECRET_KEY.startswith("django-insecure-")
+    ):
         raise ImproperlyConfigured(
-            "The environment variable SECRET_KEY must be at least 32 characters long."
+            "The environment variable SECRET_KEY must be at least 50 random characters "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -110,6 +117,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # One log line per request (advocacy/logs.py); first, so its duration covers everything.
     "advocacy.logs.RequestLogMiddleware",
+    # A body larger than the largest document is refused before it is read (413).
+    "advocacy.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves static files from gunicorn itself (no separate web server needed for them).
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 # engine's behaviour; the key is a throwaway one.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
 os.environ["DEBUG"] = "0"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef-0123456789abcdef")
 os.environ["ALLOWED_HOSTS"] = "testserver"
 os.environ.setdefault("SITE_URL", "http://testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")

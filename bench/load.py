@@ -42,7 +42,7 @@ LUA = ROOT / "bench" / "load.lua"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/advocacy_bench_load"
 USERNAME = "bench-editor"
 PASSWORD = "bench load passphrase 41d9"  # noqa: S105 (a throwaway account, loopback only)
-SECRET_KEY = "bench-only-secret-key-0123456789abcdef-load"  # noqa: S105
+SECRET_KEY = "bench-only-secret-key-0123456789abcdef-0123456789abcdef-load"  # noqa: S105
 # Per case: the case, 1 person of concern, 2 petitions, 5 events and 1 deadline, each with its
 # creation and edits in history: 10 + 5 + 2 x 10 + 5 x 10 + 15 = 100 history rows.
 HISTORY_PER_CASE = {"case": 10, "prisoner": 5, "petition": 10, "event": 10, "deadline": 15}

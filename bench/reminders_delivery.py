@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
 os.environ.setdefault("DEBUG", "0")  # DEBUG would keep every query in memory
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef-0123456789abcdef")
 
 
 def ensure_database(url: str) -> None:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
 os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdef-0123456789abcdef")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")  # nothing is enqueued anywhere
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 

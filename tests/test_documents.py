@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from cases import services
 from cases.models import Document
@@ -87,3 +88,28 @@ def test_extension_not_on_the_installation_allow_list_is_refused(case, editor, s
     with pytest.raises(ValidationError) as refused:
         services.document_store(case=case, upload=upload, by=editor)
     assert "Allowed: pdf" in refused.value.messages[0]
+
+
+def test_an_upload_larger_than_allowed_is_refused_before_its_body_is_read(
+    client, case, editor, settings
+):
+    settings.DOCUMENT_MAX_BYTES = 1024
+    client.force_login(editor)
+
+    class Unreadable:
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+        readline = read
+
+    response = client.generic(
+        "POST",
+        reverse("cases:document-upload", args=[case.pk]),
+        data=b"",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(25 * 1024 * 1024),
+        **{"wsgi.input": Unreadable()},
+    )
+    assert response.status_code == 413
+    assert "too large" in response.content.decode()
+    assert not case.documents.exists()

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {
     "DEBUG": "0",
-    "SECRET_KEY": "a-production-like-secret-key-of-enough-length",
+    "SECRET_KEY": "a-production-like-secret-key-of-enough-length-0123456789",
     "DATABASE_URL": "sqlite:///:memory:",
 }
 
@@ -43,6 +43,8 @@ def test_good_settings_start():
     [
         ({"SECRET_KEY": None}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        # 40 characters: `check --deploy` would warn (security.W009), so start-up refuses.
+        ({"SECRET_KEY": "abcdefghij" * 4}, "SECRET_KEY"),
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DATABASE_URL": "mysql://x@localhost/db"}, "DATABASE_URL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),

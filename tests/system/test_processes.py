@@ -231,7 +231,7 @@ def test_gunicorn_worker_and_beat_deliver_a_reminder_filed_over_http(tmp_path, r
         "PYTHONUNBUFFERED": "1",
         "STATIC_MANIFEST": "1",
         # What this machine is instead of the compose services.
-        "SECRET_KEY": "system-test-secret-key-0123456789abcdef-xyz",
+        "SECRET_KEY": "system-test-secret-key-0123456789abcdef-0123456789abcdef",
         "SITE_URL": f"http://127.0.0.1:{web_port}",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": system_url,
