@@ -481,14 +481,16 @@ def test_revealing_an_identity_is_for_coordinators_and_is_logged(
     if detail.status_code == 200:
         body = detail.content.decode()
         assert "Secret Legal Name" not in body
-        assert ("Reveal the legal name" in body) == (name == "coordinator")
+        assert ("Reveal the identity" in body) == (name == "coordinator")
     response = client.post(reverse("cases:prisoner-reveal", args=[prisoner.pk]))
     assert response.status_code == expected
     reveals = AccessLog.objects.filter(action="reveal_identity")
     if expected == 200:
         assert "Secret Legal Name" in response.content.decode()
         assert reveals.get().user == user
-        log = client.get(reverse("cases:case-access-log", args=[scenario["case"].pk]))
+        # On the owner's record: the person's own access log.
+        assert reveals.get().prisoner == prisoner
+        log = client.get(reverse("cases:prisoner-access-log", args=[prisoner.pk]))
         assert "Revealed an identity" in log.content.decode()
     else:
         assert not reveals.exists()
