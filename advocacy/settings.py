@@ -132,6 +132,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Signs a user out SESSION_ABSOLUTE_AGE after they signed in, however active they are.
     "cases.security.SessionLifetimeMiddleware",
+    # Renews an active session's expiry at most once a minute (instead of a write per page).
+    "cases.security.SessionTouchMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (sign-in, reset, feeds).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # ... and, after the password, the second step: a code (required for coordinators and staff).
@@ -260,7 +262,10 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Sessions: signed out after 30 minutes without a request, and 12 hours after signing in
 # however active (cases.security.SessionLifetimeMiddleware).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Not saved on every request (one UPDATE per page): cases.security.SessionTouchMiddleware saves
+# an active session at most once a SESSION_TOUCH_INTERVAL, which renews its expiry.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_INTERVAL = 60
 SESSION_ABSOLUTE_AGE = 12 * 3600
 
 # --- Languages and time ----------------------------------------------------------------------

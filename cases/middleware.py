@@ -3,8 +3,30 @@
 import zoneinfo
 
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 
 from cases.services import profile_get
+
+# The time zone and language are read from the profile once and kept in the session for
+# PREFERENCES_TTL seconds, instead of a query on every page. The session that changes them
+# drops the copy at once (preferences_forget); another session of the same user follows within
+# PREFERENCES_TTL.
+PREFERENCES_TTL = 60
+_SESSION_KEY = "preferences"
+
+
+def preferences_forget(request) -> None:
+    request.session.pop(_SESSION_KEY, None)
+
+
+def _preferences(request) -> tuple[str, str]:
+    now = timezone.now().timestamp()
+    kept = request.session.get(_SESSION_KEY)
+    if isinstance(kept, list) and len(kept) == 3 and 0 <= now - kept[2] < PREFERENCES_TTL:
+        return kept[0], kept[1]
+    profile = profile_get(request.user)
+    request.session[_SESSION_KEY] = [profile.effective_time_zone, profile.language, now]
+    return profile.effective_time_zone, profile.language
 
 
 class UserPreferencesMiddleware:
@@ -14,15 +36,15 @@ class UserPreferencesMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            profile = profile_get(user)
-            request.profile = profile
+            request.profile = SimpleLazyObject(lambda: profile_get(user))
+            time_zone, language = _preferences(request)
             try:
-                timezone.activate(zoneinfo.ZoneInfo(profile.effective_time_zone))
+                timezone.activate(zoneinfo.ZoneInfo(time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
-            if profile.language:
-                translation.activate(profile.language)
-                request.LANGUAGE_CODE = profile.language
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
         try:
             return self.get_response(request)
         finally:

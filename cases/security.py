@@ -150,6 +150,7 @@ def authenticator_confirm(*, request, device: TOTPDevice, code: str) -> list[str
         codes = recovery_codes_regenerate(user=user)
     request.session.cycle_key()
     otp_login(request, device)
+    two_factor_state_forget(request)
     return codes
 
 
@@ -227,6 +228,59 @@ def code_verify(*, request, code: str) -> Device | None:
     return device
 
 
+# --- Per-request state kept in the session ----------------------------------------------------
+# Whether a signed-in user who has not passed the second step has an authenticator and must use
+# one is read once and kept in the session for STATE_TTL seconds, instead of two queries on every
+# page. The session that changes it drops it at once (two_factor_state_forget); another session
+# of the same user sees a change (a new authenticator, a new coordinator role) within STATE_TTL.
+STATE_TTL = 60
+_STATE_SESSION_KEY = "two_factor_state"
+
+
+def two_factor_state(request) -> tuple[bool, bool]:
+    """(has an authenticator, must use one) for request.user, from the session if fresh."""
+    now = timezone.now().timestamp()
+    kept = request.session.get(_STATE_SESSION_KEY)
+    if isinstance(kept, list) and len(kept) == 3 and 0 <= now - kept[2] < STATE_TTL:
+        return bool(kept[0]), bool(kept[1])
+    user = request.user
+    enabled, required = two_factor_enabled(user), two_factor_required(user)
+    request.session[_STATE_SESSION_KEY] = [enabled, required, now]
+    return enabled, required
+
+
+def two_factor_state_forget(request) -> None:
+    request.session.pop(_STATE_SESSION_KEY, None)
+
+
+class SessionTouchMiddleware:
+    """Keeps an active session alive without writing it on every request.
+
+    Sessions expire SESSION_COOKIE_AGE after they were last saved. Instead of saving on every
+    request (SESSION_SAVE_EVERY_REQUEST, one UPDATE per page), the session is saved when it
+    changed, or when its last save is older than SESSION_TOUCH_INTERVAL: the idle time-out
+    stays within that interval of SESSION_COOKIE_AGE.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated:
+            now = timezone.now().timestamp()
+            touched = session.get(_TOUCHED_SESSION_KEY)
+            interval = getattr(settings, "SESSION_TOUCH_INTERVAL", 60)
+            if not isinstance(touched, int | float) or now - touched >= interval:
+                session[_TOUCHED_SESSION_KEY] = now
+        return response
+
+
+_TOUCHED_SESSION_KEY = "touched_at"
+
+
 # --- Middleware -------------------------------------------------------------------------------
 def two_factor_exempt(view_func):
     """Mark a view as open to a signed-in user who has not passed the second step yet."""
@@ -252,9 +306,10 @@ class TwoFactorMiddleware:
             return None
         if self._open(request, view_func):
             return None
-        if two_factor_enabled(user):
+        enabled, required = two_factor_state(request)
+        if enabled:
             return redirect_to_login(request.get_full_path(), reverse("cases:two-factor-verify"))
-        if two_factor_required(user):
+        if required:
             return redirect_to_login(request.get_full_path(), reverse("cases:two-factor-setup"))
         return None
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services
 from cases.forms import ProfileForm
+from cases.middleware import preferences_forget
 from cases.services import profile_get
 
 
@@ -20,6 +21,7 @@ def settings_view(request):
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
         form.save()
+        preferences_forget(request)
         if profile.language:
             translation.activate(profile.language)
         messages.success(request, _("Your settings are saved."))
@@ -45,6 +47,7 @@ def set_language(request):
             profile = profile_get(request.user)
             profile.language = code
             profile.save(update_fields=["language", "updated_at"])
+            preferences_forget(request)
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             code,

@@ -233,6 +233,7 @@ def disable(request):
     )
     if request.method == "POST" and _check_code(request, form) is not None:
         security.two_factor_disable(user=user)
+        security.two_factor_state_forget(request)
         messages.success(request, _("Two-factor sign-in is off."))
         return redirect("cases:two-factor")
     return render(request, "registration/two_factor_disable.html", {"form": form})
