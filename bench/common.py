@@ -25,9 +25,11 @@ os.environ["ALLOWED_HOSTS"] = "testserver"
 os.environ.setdefault("SITE_URL", "http://testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-# Trivial signed-in pages, measured beside the page under test: the settings page (a small
-# form) and Django's password change form (the smallest page behind the sign-in).
+# Trivial signed-in pages, measured beside the page under test: the floor (a one-line page
+# behind the sign-in, bench/floor_urls.py, not a product URL), the settings page (a small
+# form) and Django's password change form (the smallest product page behind the sign-in).
 TRIVIAL_PAGES = {
+    "floor": "/bench/floor/",
     "settings": "/settings/",
     "password change": "/accounts/password_change/",
 }
@@ -56,8 +58,10 @@ def fresh_database(default_name: str) -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
 
     import django
+    from django.conf import settings
     from django.core.management import call_command
 
+    settings.ROOT_URLCONF = "bench.floor_urls"  # the product's URLs and the floor
     django.setup()
     call_command("migrate", verbosity=0)
     return name
