@@ -268,3 +268,12 @@ def cases_to_link(user, prisoner: Prisoner) -> QuerySet[Case]:
     if person_level(user, prisoner) >= Level.MANAGE:
         return editable
     return editable.filter(lead_organization_id=prisoner.owner_id)
+
+
+def cases_to_request_link(user, prisoner: Prisoner) -> QuerySet[Case]:
+    """Cases the user may edit but may not put the person on without the owner's consent:
+    they may ask the owner for it (services.person_link_request)."""
+    if not prisoners_visible_to(user).filter(pk=prisoner.pk).exists():
+        return Case.objects.none()
+    direct = cases_to_link(user, prisoner).values("pk")
+    return cases_editable_by(user).exclude(prisoners=prisoner).exclude(pk__in=direct)

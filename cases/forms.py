@@ -189,6 +189,19 @@ class PersonLinkForm(forms.Form):
         self.fields["case"].label_from_instance = lambda c: f"{c.reference} · {c.title}"
 
 
+class PersonLinkRequestForm(PersonLinkForm):
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The coordinators of the organization that registered the person read it."),
+    )
+
+    def __init__(self, *args, cases, **kwargs):
+        super().__init__(*args, cases=cases, **kwargs)
+        self.fields["case"].help_text = _("Your cases, which the person is not on yet.")
+
+
 class PersonUnlinkForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),

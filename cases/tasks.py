@@ -65,3 +65,15 @@ def verify_audit_chains() -> bool:
     from cases.services.audit_chain import audit_check
 
     return audit_check().ok
+
+
+@shared_task(name="cases.notify_link_request")
+def notify_link_request(link_request_id: int) -> int:
+    """Tell the person's owner about a request to put them on another case."""
+    from cases.models import PersonLinkRequest
+    from cases.services.links import person_link_request_notify
+
+    link_request = PersonLinkRequest.objects.filter(pk=link_request_id).first()
+    if link_request is None:
+        return 0
+    return person_link_request_notify(link_request=link_request)

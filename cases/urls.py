@@ -58,6 +58,10 @@ urlpatterns = [
     path("people/<int:pk>/edit/", prisoners.prisoner_edit, name="prisoner-edit"),
     path("people/<int:pk>/reveal/", prisoners.prisoner_reveal, name="prisoner-reveal"),
     path("people/<int:pk>/link/", prisoners.prisoner_link, name="prisoner-link"),
+    path("people/<int:pk>/ask/", prisoners.prisoner_link_request, name="prisoner-link-request"),
+    path(
+        "link-requests/<int:pk>/decide/", prisoners.link_request_decide, name="link-request-decide"
+    ),
     path("people/<int:pk>/access-log/", prisoners.prisoner_access_log, name="prisoner-access-log"),
     path(
         "cases/<int:case_pk>/people/<int:pk>/remove/",

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
-from cases.models import CaseShare, Reminder, ReminderStatus
+from cases.models import CaseShare, PersonLinkRequest, Reminder, ReminderStatus
 from tests import factories
 
 MARKER = "ZZMARKER"
@@ -113,6 +113,17 @@ POLICIES = {
     "cases:prisoner-edit": (lambda w: {"pk": w["prisoner"].pk}, OWNER_EDIT, OWNER_EDIT),
     "cases:prisoner-link": (lambda w: {"pk": w["prisoner"].pk}, OWNER_EDIT, OWNER_EDIT),
     "cases:prisoner-access-log": (lambda w: {"pk": w["prisoner"].pk}, MANAGE, NOT_ALLOWED),
+    # Asking the owner to put the person on a case of one's own: the edit partner has one.
+    "cases:prisoner-link-request": (
+        lambda w: {"pk": w["prisoner"].pk},
+        policy(200, allowed={"partner_edit"}),
+        policy(200, allowed={"partner_edit"}),
+    ),
+    "cases:link-request-decide": (
+        lambda w: {"pk": w["link_request"].pk},
+        {p: 405 for p in PERSONAS} | {"anonymous": 302},
+        policy(302, allowed=MANAGERS),
+    ),
     "cases:prisoner-unlink": (
         lambda w: {"case_pk": w["case"].pk, "pk": w["prisoner"].pk},
         OWNER_EDIT,
@@ -297,11 +308,22 @@ def world(db, settings, tmp_path, lead_org, coordinator, editor, viewer, partner
         by=coordinator,
         reason="follows",
     )
+    # The edit partner leads a case of its own and asked us to put our person on it.
+    partner_case = factories.make_case(lead_organization=partner_org, by=users["partner_edit"])
+    link_request = services.person_link_request(
+        prisoner=ours["prisoner"], case=partner_case, by=users["partner_edit"], reason="ask"
+    )
     # Organizations and authorities are the installation's shared directory (a petition may
     # be filed with any of them), so only the other organization's case data carries markers.
     other_org = factories.OrganizationFactory(name="Other organization")
     other_user = factories.member(other_org, "coordinator", username="other")
     theirs = _seed_case(other_org, other_user, marker=MARKER)
+    their_partner_case = factories.make_case(
+        lead_organization=factories.OrganizationFactory(name="Their asking partner"), by=other_user
+    )
+    theirs["link_request"] = PersonLinkRequest.objects.create(
+        prisoner=theirs["prisoner"], case=their_partner_case, requested_by=other_user, reason="x"
+    )
     theirs["share"] = services.case_share(
         case=theirs["case"],
         organization=factories.OrganizationFactory(name="Their partner"),
@@ -309,7 +331,7 @@ def world(db, settings, tmp_path, lead_org, coordinator, editor, viewer, partner
         by=other_user,
         reason="theirs",
     )
-    return {**ours, "share": share, "users": users, "theirs": theirs}
+    return {**ours, "share": share, "users": users, "theirs": theirs, "link_request": link_request}
 
 
 def _request(client, user, method, url):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import access, services
-from cases.models import AccessLog, Case, CaseShare, Prisoner
+from cases.models import AccessLog, Case, CaseShare, PersonLinkRequest, Prisoner
 from cases.security import two_factor_required
 from tests import factories
 
@@ -321,3 +321,89 @@ def test_a_person_on_no_shared_case_is_invisible_to_others(person, outsider):
 def test_a_superuser_without_staff_status_must_use_two_factor_sign_in(db):
     superuser = factories.UserFactory(is_superuser=True, is_staff=False)
     assert two_factor_required(superuser)
+
+
+@pytest.fixture
+def worker_runs_tasks():
+    from advocacy.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_a_partner_asks_and_the_owner_s_coordinator_accepts(
+    client,
+    case,
+    coordinator,
+    person,
+    read_partner,
+    partner_org,
+    worker_runs_tasks,
+    django_capture_on_commit_callbacks,
+):
+    from django.core import mail
+
+    coordinator.email = "coord@example.org"
+    coordinator.save()
+    their_case = factories.make_case(lead_organization=partner_org, by=read_partner)
+    client.force_login(read_partner)
+    page = client.get(reverse("cases:prisoner-detail", args=[person.pk])).content.decode()
+    assert "Ask to put on one of your cases" in page
+    url = reverse("cases:prisoner-link-request", args=[person.pk])
+    assert client.post(url, {"case": their_case.pk, "reason": ""}).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"case": their_case.pk, "reason": "We visit him weekly"})
+    assert response.status_code == 302
+    assert not their_case.prisoners.exists()  # nothing until the owner decides
+    [email] = mail.outbox
+    assert email.to == ["coord@example.org"]
+    assert "POW-A" in email.body and their_case.reference in email.body
+    assert "Kim Example" not in email.body + email.alternatives[0][0]
+    # The requester cannot decide their own request.
+    link_request = PersonLinkRequest.objects.get()
+    decide = reverse("cases:link-request-decide", args=[link_request.pk])
+    assert client.post(decide, {"decision": "accept"}).status_code == 403
+    client.force_login(coordinator)
+    page = client.get(reverse("cases:prisoner-detail", args=[person.pk])).content.decode()
+    assert "We visit him weekly" in page
+    assert client.post(decide, {"decision": "accept"}).status_code == 302
+    assert list(their_case.prisoners.all()) == [person]
+    record = their_case.history.first()
+    assert record.history_user == coordinator
+    assert "at the request of partner_coordinator" in record.history_change_reason
+    link_request.refresh_from_db()
+    assert (link_request.status, link_request.decided_by) == ("accepted", coordinator)
+    # Decided once: a second click changes nothing.
+    client.post(decide, {"decision": "decline"})
+    link_request.refresh_from_db()
+    assert link_request.status == "accepted"
+
+
+def test_a_declined_request_links_nothing(case, coordinator, person, read_partner, partner_org):
+    their_case = factories.make_case(lead_organization=partner_org, by=read_partner)
+    link_request = services.person_link_request(
+        prisoner=person, case=their_case, by=read_partner, reason="please"
+    )
+    # Asking again while it is open is the same request.
+    assert (
+        services.person_link_request(
+            prisoner=person, case=their_case, by=read_partner, reason="again"
+        )
+        == link_request
+    )
+    services.person_link_decide(link_request=link_request, by=coordinator, accept=False)
+    assert not their_case.prisoners.exists()
+
+
+def test_a_request_whose_asker_lost_the_case_cannot_be_accepted(
+    case, coordinator, person, read_partner, partner_org, partner
+):
+    their_case = factories.make_case(lead_organization=partner_org, by=read_partner)
+    link_request = services.person_link_request(
+        prisoner=person, case=their_case, by=read_partner, reason="please"
+    )
+    read_partner.memberships.update(role="viewer")
+    with pytest.raises(ValidationError):
+        services.person_link_decide(link_request=link_request, by=coordinator, accept=True)
+    assert not their_case.prisoners.exists()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -190,3 +191,53 @@ class Prisoner(StatusTrackedModel, TimestampedModel):
     @property
     def wish_expressed_on_display(self) -> str:
         return format_fuzzy_date(self.wish_expressed_on, self.wish_expressed_on_precision)
+
+
+class PersonLinkRequest(TimestampedModel):
+    """A request, by someone who may edit a case, to put a person registered by another
+    organization on it. The person's owner (its coordinators) accepts or declines: a link
+    between two owned things is an act that the owner of each side allows, on record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the owner")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    prisoner = models.ForeignKey(Prisoner, on_delete=models.CASCADE, related_name="link_requests")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("asked by"),
+    )
+    reason = models.TextField(_("why"), max_length=1000)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("request to put a person on a case")
+        verbose_name_plural = _("requests to put people on cases")
+        constraints = [
+            # One open request per person and case: asking twice does not ask twice.
+            models.UniqueConstraint(
+                fields=["prisoner", "case"],
+                condition=models.Q(status="pending"),
+                name="one_pending_link_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prisoner} → {self.case_id} ({self.status})"

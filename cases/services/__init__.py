@@ -20,6 +20,7 @@ from .cases import (
 from .deadlines import deadline_change_status, deadline_create, deadline_update
 from .documents import document_check_upload, document_store
 from .events import event_log, event_update
+from .links import person_link_decide, person_link_request
 from .petitions import RequestSpec, petition_change_status, petition_create, petition_update
 from .prisoners import (
     prisoner_change_custody,
@@ -62,6 +63,8 @@ __all__ = [
     "event_update",
     "password_reset_request",
     "password_reset_send",
+    "person_link_decide",
+    "person_link_request",
     "petition_change_status",
     "petition_create",
     "petition_update",

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from cases import access, services
 from cases.access import Level
-from cases.forms import PersonLinkForm, PersonUnlinkForm, PrisonerForm
-from cases.models import AccessLog, Prisoner
+from cases.forms import PersonLinkForm, PersonLinkRequestForm, PersonUnlinkForm, PrisonerForm
+from cases.models import AccessLog, PersonLinkRequest, Prisoner
 from cases.selectors.history import readable_history
 
 from .common import run_service
@@ -65,6 +65,15 @@ def _detail(request, prisoner, *, revealed: bool):
             "can_edit": level >= Level.EDIT,
             "can_link": level >= Level.EDIT,
             "can_read_log": level >= Level.MANAGE,
+            "link_requests": (
+                prisoner.link_requests.filter(status=PersonLinkRequest.Status.PENDING)
+                .select_related("case", "requested_by")
+                .order_by("created_at")
+                if level >= Level.MANAGE
+                else []
+            ),
+            "can_ask_link": level < Level.MANAGE
+            and access.cases_to_request_link(request.user, prisoner).exists(),
             "history": readable_history(prisoner, user=request.user, identity=revealed),
         },
     )
@@ -184,3 +193,54 @@ def prisoner_access_log(request, pk):
         request.GET.get("page")
     )
     return render(request, "cases/prisoner_access_log.html", {"prisoner": prisoner, "page": page})
+
+
+@require_http_methods(["GET", "POST"])
+def prisoner_link_request(request, pk):
+    """Ask the person's owner to put them on one of the user's cases."""
+    prisoner = access.get_prisoner_for(request.user, pk)
+    cases = access.cases_to_request_link(request.user, prisoner)
+    if not cases.exists():
+        raise PermissionDenied
+    form = PersonLinkRequestForm(request.POST or None, cases=cases)
+    if request.method == "POST" and form.is_valid():
+        response = run_service(
+            form,
+            lambda: services.person_link_request(
+                prisoner=prisoner,
+                case=form.cleaned_data["case"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            ),
+            success=_("Asked. The organization that registered the person decides."),
+            request=request,
+            redirect_to=reverse("cases:prisoner-detail", args=[prisoner.pk]),
+        )
+        if response:
+            return response
+    return render(request, "cases/prisoner_link_request.html", {"form": form, "prisoner": prisoner})
+
+
+@require_POST
+def link_request_decide(request, pk):
+    """The owner's coordinator accepts or declines a request (POST ``decision``)."""
+    link_request = PersonLinkRequest.objects.select_related("prisoner").filter(pk=pk).first()
+    if link_request is None:
+        from django.http import Http404
+
+        raise Http404("No such request.")
+    prisoner = access.get_prisoner_for(request.user, link_request.prisoner_id)
+    if access.person_level(request.user, prisoner) < Level.MANAGE:
+        raise PermissionDenied
+    accept = request.POST.get("decision") == "accept"
+    from django.core.exceptions import ValidationError
+
+    try:
+        services.person_link_decide(link_request=link_request, by=request.user, accept=accept)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("Accepted: the person is on the case.") if accept else _("Declined.")
+        )
+    return redirect("cases:prisoner-detail", pk=prisoner.pk)
