@@ -133,7 +133,10 @@ def _seed_chunk(numbers: range, user, org, authority) -> None:
     now = dt.datetime.now(dt.UTC)
     today = now.date()
     prisoners = Prisoner.objects.bulk_create(
-        [Prisoner(code=f"BENCH-POW-{n:05d}", legal_name=f"Bench Person {n}") for n in numbers]
+        [
+            Prisoner(owner=org, code=f"BENCH-POW-{n:05d}", legal_name=f"Bench Person {n}")
+            for n in numbers
+        ]
     )
     cases = Case.objects.bulk_create(
         [

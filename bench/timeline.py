@@ -101,6 +101,7 @@ class Builder:
         CaseShare.objects.create(case=case, organization=self.partners[0], level="read")
         prisoners = Prisoner.objects.bulk_create(
             Prisoner(
+                owner=self.lead,
                 code=f"POW-{tag}-{j}",
                 nationality="Ukrainian",
                 custody_status=CustodyStatus.DETAINED,
