@@ -128,6 +128,8 @@ MIDDLEWARE = [
     # ... and, after the password, the second step: a code (required for coordinators and staff).
     "cases.security.TwoFactorMiddleware",
     "cases.middleware.UserPreferencesMiddleware",
+    # Keeps the user's list of signed-in sessions (My settings; ended by "sign out elsewhere").
+    "cases.middleware.SessionListMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

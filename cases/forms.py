@@ -392,9 +392,14 @@ class QuickEventForm(forms.ModelForm):
 
 
 # --- Deadlines -------------------------------------------------------------------------------
+# Names in the time-zone database that are not places: "Factory" (a placeholder for unset
+# machines) and "localtime" (a link to the server's own zone). Nobody should pick them.
+_NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
+
+
 @functools.cache
 def _time_zone_names() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
+    return tuple(sorted(zoneinfo.available_timezones() - _NOT_PLACES))
 
 
 class TimeZoneInput(forms.TextInput):
@@ -579,3 +584,77 @@ class CaseSearchForm(forms.Form):
         directory = directory or directory_choices()
         self.fields["organization"].choices = anything + directory["organization"]
         self.fields["authority"].choices = anything + directory["authority"]
+
+
+# --- Teams (issue 12) ------------------------------------------------------------------------
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.VIEWER
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+    reason = forms.CharField(label=_("Why (optional)"), required=False, max_length=500)
+
+
+class DeactivateForm(forms.Form):
+    reassign_to = forms.ModelChoiceField(
+        label=_("Give their open deadlines to"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Nobody (the case's coordinators are reminded)"),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Kept on record with the membership and with each deadline moved."),
+    )
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reassign_to"].queryset = (
+            get_user_model()
+            .objects.filter(
+                is_active=True,
+                memberships__organization_id=membership.organization_id,
+                memberships__role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
+            )
+            .exclude(pk=membership.user_id)
+            .order_by("username")
+        )
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    username = forms.CharField(
+        label=_("User name"),
+        max_length=150,
+        help_text=_("What you sign in with. Letters, digits and @ . + - _ only."),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 12 characters, not a common one."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_username(self):
+        from django.contrib.auth.validators import UnicodeUsernameValidator
+
+        value = self.cleaned_data["username"].strip()
+        UnicodeUsernameValidator()(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data

@@ -12,7 +12,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from cases.models import Deadline
-from cases.services import reminders
+from cases.services import reminders, team
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +48,12 @@ def _catch_up_on_start(sender=None, **kwargs) -> None:
     dispatch_due_reminders.delay()
     replan_reminders.delay()
     dispatch_due_reminders.delay()
+
+
+# A mail server that is down (OSError, SMTPException) is tried again 1, 2, 4 ... minutes later.
+@shared_task(
+    name="cases.send_invitation", autoretry_for=(OSError,), retry_backoff=60, max_retries=8
+)
+def send_invitation(invitation_id: int) -> bool:
+    """Email an invitation whose email is due (the row says so; sending twice is refused)."""
+    return team.invitation_send(invitation_id=invitation_id)

@@ -10,6 +10,7 @@ from cases.views import (
     home,
     petitions,
     prisoners,
+    team,
     two_factor,
 )
 
@@ -59,5 +60,29 @@ urlpatterns = [
     path("people/<int:pk>/reveal/", prisoners.prisoner_reveal, name="prisoner-reveal"),
     path("documents/<int:pk>/", documents.document_detail, name="document-detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document-download"),
+    # Teams (issue 12): an organization's coordinators run its team.
+    path("team/", team.team_index, name="team-index"),
+    path("organizations/<int:pk>/team/", team.team, name="team"),
+    path(
+        "organizations/<int:pk>/team/<int:member_pk>/role/",
+        team.member_role,
+        name="team-member-role",
+    ),
+    path(
+        "organizations/<int:pk>/team/<int:member_pk>/deactivate/",
+        team.member_deactivate,
+        name="team-member-deactivate",
+    ),
+    path(
+        "organizations/<int:pk>/invitations/<int:invitation_pk>/resend/",
+        team.invitation_resend,
+        name="team-invitation-resend",
+    ),
+    path(
+        "organizations/<int:pk>/invitations/<int:invitation_pk>/revoke/",
+        team.invitation_revoke,
+        name="team-invitation-revoke",
+    ),
+    path("invitations/<int:pk>/<str:token>/", team.invitation_accept, name="invitation-accept"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

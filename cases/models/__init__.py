@@ -1,4 +1,4 @@
-from .audit import AccessLog
+from .audit import AccessLog, CaseViewSession
 from .base import StatusChangeOutsideServiceError
 from .cases import CASE_TRANSITIONS, Case, CaseReferenceCounter, CaseShare, CaseStatus, Priority
 from .dates import DatePrecision, format_fuzzy_date
@@ -30,6 +30,7 @@ from .prisoners import (
 )
 from .profiles import UserProfile
 from .reminders import Reminder, ReminderKind, ReminderStatus
+from .team import Invitation, UserSession
 from .timeline import TimelineEntry, TimelineVersion
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "CaseReferenceCounter",
     "CaseShare",
     "CaseStatus",
+    "CaseViewSession",
     "Channel",
     "CustodyStatus",
     "DatePrecision",
@@ -52,6 +54,7 @@ __all__ = [
     "DeadlineStatus",
     "Document",
     "Event",
+    "Invitation",
     "LegalBasis",
     "Membership",
     "Organization",
@@ -69,6 +72,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineVersion",
     "UserProfile",
+    "UserSession",
     "WishStatus",
     "format_fuzzy_date",
 ]
