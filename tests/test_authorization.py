@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
-from cases.models import CaseShare, Reminder, ReminderStatus
+from cases.models import CaseShare, Membership, Reminder, ReminderStatus
 from tests import factories
 
 MARKER = "ZZMARKER"
@@ -58,6 +58,23 @@ NOT_ALLOWED = {p: 405 for p in PERSONAS} | {"anonymous": 302}
 ALREADY_VERIFIED = {p: 302 for p in PERSONAS}
 TWO_FACTOR_OPTIONAL = {p: 403 for p in PERSONAS} | {"editor": 302, "viewer": 302, "anonymous": 302}
 HAS_DEVICE = SIGNED_IN | {"editor": 302, "viewer": 302}
+
+
+def team_policy(ok):
+    """An organization's team: its coordinators get ``ok``; its other members 403; members of
+    other organizations (partners of its cases too) 404, so they cannot learn about it."""
+    return {
+        "coordinator": ok,
+        "editor": 403,
+        "viewer": 403,
+        "partner_edit": 404,
+        "partner_read": 404,
+        "outsider": 404,
+        "anonymous": 302,
+    }
+
+
+POST_ONLY = {p: 405 for p in PERSONAS} | {"anonymous": 302}
 
 READ = policy(200, allowed=READERS)
 EDIT = policy(200, allowed=WRITERS)
@@ -128,6 +145,42 @@ POLICIES = {
         {p: 404 for p in PERSONAS},
         {p: 405 for p in PERSONAS},
     ),
+    # Teams: the organization's coordinators only. Every persona but editor and viewer
+    # coordinates exactly one organization, so the index sends them straight to its team.
+    "cases:team-index": (
+        lambda w: {},
+        {p: 302 for p in PERSONAS} | {"editor": 200, "viewer": 200},
+        NOT_ALLOWED,
+    ),
+    "cases:team": (lambda w: {"pk": w["organization"].pk}, team_policy(200), team_policy(200)),
+    "cases:team-member-role": (
+        lambda w: {"pk": w["organization"].pk, "member_pk": w["membership"].pk},
+        POST_ONLY,
+        team_policy(302),
+    ),
+    "cases:team-member-deactivate": (
+        lambda w: {"pk": w["organization"].pk, "member_pk": w["membership"].pk},
+        team_policy(200),
+        team_policy(200),
+    ),
+    "cases:team-invitation-resend": (
+        lambda w: {"pk": w["organization"].pk, "invitation_pk": w["invitation"].pk},
+        POST_ONLY,
+        team_policy(302),
+    ),
+    "cases:team-invitation-revoke": (
+        lambda w: {"pk": w["organization"].pk, "invitation_pk": w["invitation"].pk},
+        POST_ONLY,
+        team_policy(302),
+    ),
+    # The link from the email: its token is the secret (a wrong one is 404 for everyone,
+    # tests/test_team.py). A visitor sets a password; a signed-in user may join only with the
+    # invited address, which none of these has (the page again, with the refusal).
+    "cases:invitation-accept": (
+        lambda w: {"pk": w["invitation"].pk, "token": w["invitation_token"]},
+        {p: 200 for p in PERSONAS},
+        {p: 200 for p in PERSONAS},
+    ),
 }
 # Views with their own rules, tested elsewhere: Django's sign-in, sign-out and password
 # pages (tests/test_views.py, tests/test_sign_in.py) and the staff-only admin
@@ -149,6 +202,8 @@ NOT_ABOUT_ONE_CASE = {
     "cases:two-factor-disable",
     "cases:two-factor-recovery-codes",
     "cases:two-factor-recovery-codes-new",
+    "cases:team-index",
+    "cases:invitation-accept",
     "healthz",
 }
 
@@ -213,7 +268,14 @@ def _seed_case(lead, by, *, marker=""):
     Reminder.objects.filter(pk=reminder.pk).update(
         status=ReminderStatus.FAILED, attempts=8, last_error=f"{marker}550 mailbox unavailable"
     )
+    invitation = services.team.invitation_create(
+        organization=lead, email=f"new{lead.pk}@example.org", role="viewer", by=by
+    )
     return {
+        "organization": lead,
+        "membership": Membership.objects.get(user=by, organization=lead),
+        "invitation": invitation,
+        "invitation_token": services.team.invitation_token(invitation),
         "case": case,
         "prisoner": prisoner,
         "petition": petition,

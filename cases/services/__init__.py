@@ -4,6 +4,7 @@ Views, forms, admin actions, Celery tasks and management commands call these; no
 re-implements a rule.
 """
 
+from . import team
 from .actors import system_actor
 from .audit import access_log_record
 from .cases import (
@@ -65,4 +66,5 @@ __all__ = [
     "reminders_replan_for_user",
     "reminders_replan_open",
     "system_actor",
+    "team",
 ]
