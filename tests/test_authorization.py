@@ -84,6 +84,9 @@ MANAGE = policy(200, allowed=MANAGERS)
 POLICIES = {
     "cases:home": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
     "cases:settings": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    # One's own calendar address and sessions.
+    "cases:calendar-new": (lambda w: {}, NOT_ALLOWED, {p: 302 for p in PERSONAS}),
+    "cases:sessions-end-others": (lambda w: {}, NOT_ALLOWED, {p: 302 for p in PERSONAS}),
     "cases:set-language": (
         lambda w: {},
         {p: 405 for p in PERSONAS},
@@ -99,6 +102,12 @@ POLICIES = {
         lambda w: {"pk": w["case"].pk, "share_pk": w["share"].pk},
         {p: 405 for p in PERSONAS} | {"anonymous": 302},
         policy(302, allowed=MANAGERS),
+    ),
+    # Muting is one's own choice, for any case one may read.
+    "cases:case-mute": (
+        lambda w: {"pk": w["case"].pk},
+        POST_ONLY,
+        policy(302, allowed=READERS),
     ),
     "cases:case-access-log": (lambda w: {"pk": w["case"].pk}, MANAGE, NOT_ALLOWED),
     "cases:case-timeline": (lambda w: {"pk": w["case"].pk}, READ, NOT_ALLOWED),
@@ -204,6 +213,8 @@ NOT_ABOUT_ONE_CASE = {
     "cases:two-factor-recovery-codes-new",
     "cases:team-index",
     "cases:invitation-accept",
+    "cases:calendar-new",
+    "cases:sessions-end-others",
     "healthz",
 }
 

@@ -80,3 +80,41 @@ def select_options(widget) -> str:
         if group_name:
             parts.append("\n  </optgroup>")
     return mark_safe("".join(parts))  # noqa: S308 (each part built with format_html)
+
+
+@register.filter
+def browser_name(user_agent: str) -> str:
+    """ "Firefox on Windows" from a User-Agent header: enough to recognise one's own device."""
+    ua = user_agent or ""
+    browser = next(
+        (
+            name
+            for token, name in (
+                ("Edg/", "Edge"),
+                ("OPR/", "Opera"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    system = next(
+        (
+            name
+            for token, name in (
+                ("Android", "Android"),
+                ("iPhone", "iPhone"),
+                ("iPad", "iPad"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or _("Unknown browser")

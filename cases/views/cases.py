@@ -332,6 +332,8 @@ def case_detail(request, pk):
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
         "today": today,
+        # Outside the cached parts: one's own choice, with a form.
+        "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
     return render(request, "cases/case_detail.html", context)
 

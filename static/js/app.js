@@ -29,6 +29,20 @@
     if (first) first.focus();
   });
 
+  // Copy buttons: <button data-copy="input-id" hidden>; shown only where copying works.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (navigator.clipboard) button.hidden = false;
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    navigator.clipboard.writeText(source.value).then(function () {
+      button.textContent = button.getAttribute("data-copied") || button.textContent;
+    });
+  });
+
   // Language switcher: submit on change (a button is there for keyboard and no-JS use).
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) {
