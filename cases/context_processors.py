@@ -12,4 +12,13 @@ def navigation(request):
 
         return user is not None and organizations_coordinated_by(user).exists()
 
-    return {"LANGUAGE_CHOICES": settings.LANGUAGES, "runs_a_team": SimpleLazyObject(runs_a_team)}
+    def may_add_authority() -> bool:
+        from cases.access import may_edit_authorities
+
+        return user is not None and may_edit_authorities(user)
+
+    return {
+        "LANGUAGE_CHOICES": settings.LANGUAGES,
+        "runs_a_team": SimpleLazyObject(runs_a_team),
+        "may_add_authority": SimpleLazyObject(may_add_authority),
+    }

@@ -658,3 +658,36 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
         return data
+
+
+# --- The directory (issue 12) ----------------------------------------------------------------
+class AuthorityForm(forms.ModelForm):
+    class Meta:
+        model = Authority
+        fields = ["name", "short_name", "kind", "country", "contact_details", "notes"]
+        widgets = {
+            "contact_details": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "short_name", "kind", "country", "parent", "website", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = Organization.objects.exclude(pk=self.instance.pk)
+
+
+class MergeForm(forms.Form):
+    duplicate = forms.ModelChoiceField(
+        label=_("Duplicate to merge into this one"), queryset=Authority.objects.none()
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args, keep, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate"].queryset = type(keep).objects.exclude(pk=keep.pk).order_by("name")

@@ -5,6 +5,7 @@ from cases.views import (
     calendar,
     cases,
     deadlines,
+    directory,
     documents,
     events,
     home,
@@ -87,5 +88,29 @@ urlpatterns = [
         name="team-invitation-revoke",
     ),
     path("invitations/<int:pk>/<str:token>/", team.invitation_accept, name="invitation-accept"),
+    # The directory (issue 12): readable by everyone signed in.
+    path("directory/organizations/", directory.organization_list, name="organization-list"),
+    path(
+        "directory/organizations/<int:pk>/",
+        directory.organization_detail,
+        name="organization-detail",
+    ),
+    path(
+        "directory/organizations/<int:pk>/edit/",
+        directory.organization_edit,
+        name="organization-edit",
+    ),
+    path(
+        "directory/organizations/<int:pk>/merge/",
+        directory.organization_merge,
+        name="organization-merge",
+    ),
+    path("directory/authorities/", directory.authority_list, name="authority-list"),
+    path("directory/authorities/new/", directory.authority_create, name="authority-create"),
+    path("directory/authorities/<int:pk>/", directory.authority_detail, name="authority-detail"),
+    path("directory/authorities/<int:pk>/edit/", directory.authority_edit, name="authority-edit"),
+    path(
+        "directory/authorities/<int:pk>/merge/", directory.authority_merge, name="authority-merge"
+    ),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

@@ -76,6 +76,11 @@ def team_policy(ok):
 
 POST_ONLY = {p: 405 for p in PERSONAS} | {"anonymous": 302}
 
+# The directory is shared, so refusals are 403 (nothing to hide), not 404.
+DIRECTORY_EDITORS = {p: 200 for p in PERSONAS} | {"viewer": 403, "anonymous": 302}
+DIRECTORY_COORDINATOR = {p: 403 for p in PERSONAS} | {"coordinator": 200, "anonymous": 302}
+STAFF_ONLY = {p: 403 for p in PERSONAS} | {"anonymous": 302}
+
 READ = policy(200, allowed=READERS)
 EDIT = policy(200, allowed=WRITERS)
 MANAGE = policy(200, allowed=MANAGERS)
@@ -182,6 +187,26 @@ POLICIES = {
         POST_ONLY,
         team_policy(302),
     ),
+    # The directory: everyone signed in reads it; editors and coordinators (of any
+    # organization) keep authorities up to date; an organization's coordinators edit it; staff
+    # merge duplicates (tests/test_directory.py).
+    "cases:organization-list": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:organization-detail": (lambda w: {"pk": w["organization"].pk}, SIGNED_IN, NOT_ALLOWED),
+    "cases:organization-edit": (
+        lambda w: {"pk": w["organization"].pk},
+        DIRECTORY_COORDINATOR,
+        DIRECTORY_COORDINATOR,
+    ),
+    "cases:organization-merge": (lambda w: {"pk": w["organization"].pk}, STAFF_ONLY, STAFF_ONLY),
+    "cases:authority-list": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:authority-detail": (lambda w: {"pk": w["authority"].pk}, SIGNED_IN, NOT_ALLOWED),
+    "cases:authority-create": (lambda w: {}, DIRECTORY_EDITORS, DIRECTORY_EDITORS),
+    "cases:authority-edit": (
+        lambda w: {"pk": w["authority"].pk},
+        DIRECTORY_EDITORS,
+        DIRECTORY_EDITORS,
+    ),
+    "cases:authority-merge": (lambda w: {"pk": w["authority"].pk}, STAFF_ONLY, STAFF_ONLY),
     # The link from the email: its token is the secret (a wrong one is 404 for everyone,
     # tests/test_team.py). A visitor sets a password; a signed-in user may join only with the
     # invited address, which none of these has (the page again, with the refusal).
@@ -215,6 +240,16 @@ NOT_ABOUT_ONE_CASE = {
     "cases:invitation-accept",
     "cases:calendar-new",
     "cases:sessions-end-others",
+    # The shared directory: organizations and authorities are not any one case's data.
+    "cases:organization-list",
+    "cases:organization-detail",
+    "cases:organization-edit",
+    "cases:organization-merge",
+    "cases:authority-list",
+    "cases:authority-detail",
+    "cases:authority-create",
+    "cases:authority-edit",
+    "cases:authority-merge",
     "healthz",
 }
 
@@ -284,6 +319,7 @@ def _seed_case(lead, by, *, marker=""):
     )
     return {
         "organization": lead,
+        "authority": petition.addressed_to,
         "membership": Membership.objects.get(user=by, organization=lead),
         "invitation": invitation,
         "invitation_token": services.team.invitation_token(invitation),

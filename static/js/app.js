@@ -43,6 +43,35 @@
     });
   });
 
+  // An authority added inline (directory/authority_inline_added.html) is chosen in the field
+  // it was added from: a new selected option, or a new ticked checkbox.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var notes = event.target.querySelectorAll ? event.target.querySelectorAll("[data-new-choice]") : [];
+    notes.forEach(function (note) {
+      var target = document.getElementById(note.getAttribute("data-target"));
+      var value = note.getAttribute("data-value");
+      var label = note.getAttribute("data-label");
+      if (!target) return;
+      if (target.tagName === "SELECT") {
+        target.add(new Option(label, value, true, true));
+        return;
+      }
+      var sample = target.querySelector("input[type=checkbox]");
+      var name = sample ? sample.name : target.id.replace(/^id_/, "");
+      var row = document.createElement("div");
+      var box = document.createElement("input");
+      var text = document.createElement("label");
+      box.type = "checkbox";
+      box.name = name;
+      box.value = value;
+      box.checked = true;
+      text.appendChild(box);
+      text.appendChild(document.createTextNode(" " + label));
+      row.appendChild(text);
+      target.appendChild(row);
+    });
+  });
+
   // Language switcher: submit on change (a button is there for keyboard and no-JS use).
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) {
