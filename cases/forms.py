@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import access
 from cases.models import (
+    AccessLog,
     Authority,
     Case,
     CaseShare,
@@ -691,3 +692,54 @@ class MergeForm(forms.Form):
     def __init__(self, *args, keep, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["duplicate"].queryset = type(keep).objects.exclude(pk=keep.pk).order_by("name")
+
+
+# --- Access review (issue 12) ----------------------------------------------------------------
+class AccessLogFilterForm(forms.Form):
+    user = forms.ChoiceField(label=_("Who"), required=False)
+    action = forms.ChoiceField(
+        label=_("What"),
+        required=False,
+        choices=[("", _("Everything")), *AccessLog.Action.choices],
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = (
+            AccessLog.objects.filter(case=case)
+            .order_by("username")
+            .values_list("username", flat=True)
+            .distinct()
+        )
+        self.fields["user"].choices = [("", _("Everyone"))] + [(n, n) for n in names]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end comes before the start."))
+        return data
+
+    def filter(self, rows):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        data = self.cleaned_data
+        if data.get("user"):
+            rows = rows.filter(username=data["user"])
+        if data.get("action"):
+            rows = rows.filter(action=data["action"])
+        tz = timezone.get_current_timezone()
+        if data.get("since"):
+            rows = rows.filter(at__gte=dt.datetime.combine(data["since"], dt.time(), tz))
+        if data.get("until"):
+            end = data["until"] + dt.timedelta(days=1)
+            rows = rows.filter(at__lt=dt.datetime.combine(end, dt.time(), tz))
+        return rows
+
+    def query_string(self) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({k: v for k, v in self.data.items() if k != "page" and v})

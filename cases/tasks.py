@@ -12,7 +12,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from cases.models import Deadline
-from cases.services import reminders, team
+from cases.services import access_review, reminders, team
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +57,9 @@ def _catch_up_on_start(sender=None, **kwargs) -> None:
 def send_invitation(invitation_id: int) -> bool:
     """Email an invitation whose email is due (the row says so; sending twice is refused)."""
     return team.invitation_send(invitation_id=invitation_id)
+
+
+@shared_task(name="cases.access_review_weekly")
+def access_review_weekly() -> int:
+    """The weekly access-review emails to coordinators (each organization and week once)."""
+    return access_review.access_review_weekly()

@@ -1,4 +1,4 @@
-from .audit import AccessLog, CaseViewSession
+from .audit import AccessLog, AccessReviewDigest, CaseViewSession
 from .base import StatusChangeOutsideServiceError
 from .cases import CASE_TRANSITIONS, Case, CaseReferenceCounter, CaseShare, CaseStatus, Priority
 from .dates import DatePrecision, format_fuzzy_date
@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_REMINDER_DAYS",
     "PETITION_TRANSITIONS",
     "AccessLog",
+    "AccessReviewDigest",
     "Authority",
     "Case",
     "CaseReferenceCounter",

@@ -104,3 +104,25 @@ class CaseViewSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.case_id} x{self.count}"
+
+
+class AccessReviewDigest(models.Model):
+    """The weekly access-review email of one organization for one week: the row is claimed
+    before the email goes out, so a task that runs twice sends it once."""
+
+    organization = models.ForeignKey(
+        "cases.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    week_start = models.DateField()
+    flags = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "week_start"], name="one_access_review_per_week"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.week_start}"

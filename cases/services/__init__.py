@@ -6,7 +6,7 @@ re-implements a rule.
 
 from . import team
 from .actors import system_actor
-from .audit import access_log_record
+from .audit import access_log_record, case_view_record
 from .cases import (
     case_add_prisoner,
     case_assign_reference,
@@ -46,6 +46,7 @@ __all__ = [
     "case_share",
     "case_unshare",
     "case_update",
+    "case_view_record",
     "deadline_change_status",
     "deadline_create",
     "deadline_update",
