@@ -221,7 +221,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cases:home"
-LOGOUT_REDIRECT_URL = "login"
+# A page that says so, with a link to sign in again (cases.views.account.signed_out).
+LOGOUT_REDIRECT_URL = "cases:signed-out"
 # django-axes first: it refuses a locked-out username before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -17,8 +17,19 @@ def navigation(request):
 
         return user is not None and may_edit_authorities(user)
 
+    def second_step_pending() -> bool:
+        """Signed in with the password but not yet with the code: no menu to show."""
+        if user is None or not user.is_authenticated:
+            return False
+        if getattr(user, "is_verified", lambda: True)():
+            return False
+        from cases.security import two_factor_enabled, two_factor_required
+
+        return two_factor_enabled(user) or two_factor_required(user)
+
     return {
         "LANGUAGE_CHOICES": settings.LANGUAGES,
+        "second_step_pending": SimpleLazyObject(second_step_pending),
         "runs_a_team": SimpleLazyObject(runs_a_team),
         "may_add_authority": SimpleLazyObject(may_add_authority),
     }

@@ -136,6 +136,14 @@ class CaseForm(forms.ModelForm):
         if self.instance.pk:
             # The lead organization decides who sees the case: changing it is not an edit.
             self.fields.pop("lead_organization")
+        else:
+            # A new case: opened today, led by the user's organization when there is one.
+            from django.utils import timezone
+
+            self.fields["opened_on"].initial = timezone.localdate()
+            only = list(self.fields["lead_organization"].queryset[:2])
+            if len(only) == 1:
+                self.fields["lead_organization"].initial = only[0].pk
 
 
 class StatusForm(forms.Form):
@@ -317,11 +325,13 @@ class PetitionRequestForm(forms.ModelForm):
         widgets = {"text": forms.Textarea(attrs={"rows": 2})}
 
 
+# Three empty rows, so that a petition can be logged with its requests without JavaScript
+# (empty rows are skipped); with it, "Add another request" adds more.
 PetitionRequestFormSet = forms.inlineformset_factory(
     Petition,
     PetitionRequest,
     form=PetitionRequestForm,
-    extra=1,
+    extra=3,
     can_delete=True,
     max_num=30,
     validate_max=True,

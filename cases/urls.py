@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/calendar/new/", account.calendar_new, name="calendar-new"),
     path("settings/sessions/end-others/", account.sessions_end_others, name="sessions-end-others"),
     path("language/", account.set_language, name="set-language"),
+    path("signed-out/", account.signed_out, name="signed-out"),
     path("two-factor/", two_factor.manage, name="two-factor"),
     path("two-factor/verify/", two_factor.verify, name="two-factor-verify"),
     path("two-factor/setup/", two_factor.setup, name="two-factor-setup"),

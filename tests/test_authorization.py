@@ -89,6 +89,12 @@ MANAGE = policy(200, allowed=MANAGERS)
 POLICIES = {
     "cases:home": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
     "cases:settings": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    # Where signing out lands; a signed-in visitor is sent home.
+    "cases:signed-out": (
+        lambda w: {},
+        {p: 302 for p in PERSONAS} | {"anonymous": 200},
+        {p: 405 for p in PERSONAS},
+    ),
     # One's own calendar address and sessions.
     "cases:calendar-new": (lambda w: {}, NOT_ALLOWED, {p: 302 for p in PERSONAS}),
     "cases:sessions-end-others": (lambda w: {}, NOT_ALLOWED, {p: 302 for p in PERSONAS}),
@@ -240,6 +246,7 @@ NOT_ABOUT_ONE_CASE = {
     "cases:invitation-accept",
     "cases:calendar-new",
     "cases:sessions-end-others",
+    "cases:signed-out",
     # The shared directory: organizations and authorities are not any one case's data.
     "cases:organization-list",
     "cases:organization-detail",

@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from cases import access, services
 from cases.forms import ProfileForm
@@ -113,3 +113,12 @@ def set_language(request):
             secure=request.is_secure(),
         )
     return response
+
+
+@login_not_required
+@require_safe
+def signed_out(request):
+    """Where signing out lands: says so (a signed-in visitor goes home instead)."""
+    if request.user.is_authenticated:
+        return redirect("cases:home")
+    return render(request, "registration/logged_out.html")

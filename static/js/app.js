@@ -11,6 +11,11 @@
     }
   });
 
+  // Buttons that need JavaScript are hidden until it runs.
+  document.querySelectorAll("[data-formset-add]").forEach(function (button) {
+    button.hidden = false;
+  });
+
   // Inline formsets: "Add another" clones the empty form; rows are removed by their checkbox.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-formset-add]");
