@@ -70,3 +70,12 @@ def test_time_zones_are_places_only(client, editor):
     assert '<option value="localtime">' not in page
     response = client.post(SETTINGS, {"time_zone": "Factory", "email_mode": "immediate"})
     assert "Unknown time zone" in response.content.decode()
+
+
+def test_signing_out_takes_the_session_off_the_list(client, editor):
+    from tests.factories import PASSWORD
+
+    client.post(reverse("login"), {"username": "editor", "password": PASSWORD})
+    assert UserSession.objects.filter(user=editor, ended_at__isnull=True).count() == 1
+    client.post(reverse("logout"))
+    assert not UserSession.objects.filter(user=editor, ended_at__isnull=True).exists()

@@ -61,8 +61,13 @@ def test_no_menu_before_the_second_step(client, coordinator):
 def test_favicon_and_abbreviations(client, viewer, lead_org, coordinator):
     lead_org.short_name = "LO"
     lead_org.save()
-    factories.make_case(lead_organization=lead_org, by=coordinator)
+    case = factories.make_case(lead_organization=lead_org, by=coordinator)
+    authority = factories.AuthorityFactory(name="Security Service of Ukraine", short_name="SBU")
+    factories.make_petition(case=case, by=coordinator, addressed_to=authority)
     client.force_login(viewer)
+    page = client.get(reverse("cases:case-detail", args=[case.pk])).content.decode()
+    assert '<abbr title="Security Service of Ukraine">SBU</abbr>' in page
+    assert '<abbr title="Lead Organization">LO</abbr>' in page  # filed by
     page = client.get(reverse("cases:case-list")).content.decode()
     assert 'rel="icon"' in page
     assert '<abbr title="Lead Organization">LO</abbr>' in page

@@ -423,6 +423,13 @@ def on_signed_in(sender, request, user, **kwargs) -> None:
         session_track(request)
 
 
+def on_signed_out(sender, request, user, **kwargs) -> None:
+    """Signing out ends this session's entry on the list (the session itself is flushed)."""
+    sid = getattr(request, "session", {}).get(SID_SESSION_KEY)
+    if sid:
+        UserSession.objects.filter(sid=sid, ended_at__isnull=True).update(ended_at=timezone.now())
+
+
 def session_sid(request) -> str:
     return request.session.get(SID_SESSION_KEY, "")
 

@@ -1,5 +1,5 @@
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -42,10 +42,22 @@ def days_left(days: int) -> str:
 
 
 @register.filter
+def abbr(item) -> str:
+    """An organization or authority by its short name, with the full name on hover."""
+    short, name = getattr(item, "short_name", ""), getattr(item, "name", "")
+    if short and name and short != name:
+        return format_html('<abbr title="{}">{}</abbr>', name, short)
+    return format_html("{}", name or item)
+
+
+@register.filter
 def names(items) -> str:
-    """People or organizations as one comma-separated text (user names for users)."""
-    return ", ".join(
-        item.get_username() if hasattr(item, "get_username") else str(item) for item in items
+    """People or organizations as one comma-separated text (user names for users;
+    abbreviations with the full name on hover)."""
+    return format_html_join(
+        ", ",
+        "{}",
+        ((item.get_username() if hasattr(item, "get_username") else abbr(item),) for item in items),
     )
 
 
