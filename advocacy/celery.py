@@ -47,6 +47,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=30, hour=6, day_of_week=1),
         "options": {"expires": 24 * 3600},
     },
+    # The list of where each user is signed in (My settings) keeps ended sessions for a month;
+    # once a day is plenty to forget older ones, at a quiet hour.
+    "purge-session-list": {
+        "task": "cases.purge_session_list",
+        "schedule": crontab(minute=41, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
     # /healthz (advocacy/health.py) fails when the last heartbeat is older than 150 s. A
     # load balancer acts on that, so it must be fresh: every 30 s gives five chances before a
     # failure, so a worker restart does not flap the check. The task is one Redis write. A

@@ -63,3 +63,9 @@ def send_invitation(invitation_id: int) -> bool:
 def access_review_weekly() -> int:
     """The weekly access-review emails to coordinators (each organization and week once)."""
     return access_review.access_review_weekly()
+
+
+@shared_task(name="cases.purge_session_list")
+def purge_session_list() -> int:
+    """Forget the session list's rows a month after the sessions ended."""
+    return team.sessions_purge()

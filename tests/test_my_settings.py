@@ -79,3 +79,22 @@ def test_signing_out_takes_the_session_off_the_list(client, editor):
     assert UserSession.objects.filter(user=editor, ended_at__isnull=True).count() == 1
     client.post(reverse("logout"))
     assert not UserSession.objects.filter(user=editor, ended_at__isnull=True).exists()
+
+
+def test_the_session_list_forgets_old_sessions(editor):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cases import tasks
+
+    now = timezone.now()
+    old = UserSession.objects.create(
+        user=editor, sid="a" * 32, session_key="k1", ended_at=now - dt.timedelta(days=31)
+    )
+    recent = UserSession.objects.create(
+        user=editor, sid="b" * 32, session_key="k2", ended_at=now - dt.timedelta(days=2)
+    )
+    assert tasks.purge_session_list() == 1
+    assert not UserSession.objects.filter(pk=old.pk).exists()
+    assert UserSession.objects.filter(pk=recent.pk).exists()

@@ -453,3 +453,16 @@ def sessions_end(*, user: AbstractBaseUser, keep_sid: str = "") -> int:
     keys = list(rows.values_list("session_key", flat=True))
     Session.objects.filter(session_key__in=keys).delete()
     return rows.update(ended_at=timezone.now())
+
+
+SESSION_LIST_KEPT = dt.timedelta(days=30)
+
+
+def sessions_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget session-list rows (not history: the list of where one is signed in) a month
+    after they ended or were last seen."""
+    cutoff = (now or timezone.now()) - SESSION_LIST_KEPT
+    stale = UserSession.objects.filter(
+        Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, last_seen_at__lt=cutoff)
+    )
+    return stale.delete()[0]
