@@ -11,6 +11,12 @@
     }
   });
 
+  // On a phone the menu scrolls sideways: keep the current page's entry in view.
+  var current = document.querySelector(".topnav [aria-current=page]");
+  if (current && current.parentElement.scrollWidth > current.parentElement.clientWidth) {
+    current.parentElement.scrollLeft = current.offsetLeft - 8;
+  }
+
   // Buttons that need JavaScript are hidden until it runs.
   document.querySelectorAll("[data-formset-add]").forEach(function (button) {
     button.hidden = false;
