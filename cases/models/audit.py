@@ -56,6 +56,9 @@ class AccessLog(ChainedRecord):
         indexes = [
             # The case's access log page (lead coordinators) reads it newest first.
             models.Index(fields=["case", "-at"], name="accesslog_case_at_idx"),
+            # Access review reads one user's entries over a period (their usual hours, bursts:
+            # cases/selectors/access_review.py).
+            models.Index(fields=["user", "at"], name="accesslog_user_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -279,6 +279,11 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     return context
 
 
+# Unusual patterns need a little history to show, so a few minutes late is soon enough; the
+# access log page computes them afresh.
+ACCESS_FLAGS_CACHE_SECONDS = 300
+
+
 def _key(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -286,6 +291,17 @@ def _key(*parts) -> str:
 def _latest(queryset):
     """The latest few rows and how many there are in all (one query: ``counted_page``)."""
     return counted_page(queryset, 1, per_page=LATEST_ON_CASE_PAGE)
+
+
+def _access_flags(case) -> list:
+    """The case's unusual-access flags, for those who review access (level MANAGE, checked by
+    the caller): the same for all of them, so kept for a few minutes per case."""
+    now = timezone.now()
+    return cache.get_or_set(
+        f"access-flags:{case.pk}",
+        lambda: access_flags(case_ids=[case.pk], since=now - ACCESS_REVIEW_PERIOD, until=now),
+        ACCESS_FLAGS_CACHE_SECONDS,
+    )
 
 
 @require_safe
@@ -337,15 +353,7 @@ def case_detail(request, pk):
         "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
         "today": today,
         # Unusual access to this case, for those who review it (never cached).
-        "access_flags": (
-            access_flags(
-                case_ids=[case.pk],
-                since=timezone.now() - ACCESS_REVIEW_PERIOD,
-                until=timezone.now(),
-            )
-            if level >= Level.MANAGE
-            else []
-        ),
+        "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Outside the cached parts: one's own choice, with a form.
         "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
