@@ -168,7 +168,10 @@ def test_deactivating_ends_sessions_unassigns_deadlines_and_keeps_history(
     assert list(Deadline.objects.get(pk=done.pk).assignees.all()) == [editor]  # closed: as it was
     assert "unassigned: Moved abroad" in deadline.history.latest().history_change_reason
     gone = Membership.history.filter(user_id=editor.pk).latest()
-    assert (gone.history_type, gone.history_change_reason) == ("-", "Deactivated: Moved abroad")
+    assert (gone.history_type, gone.history_change_reason) == (
+        "-",
+        "Deactivated: Moved abroad (account deactivated: no other organization)",
+    )
     assert gone.history_user == coordinator
 
 
@@ -182,6 +185,8 @@ def test_a_member_of_two_organizations_keeps_the_account(coordinator, lead_org, 
     )
     both.refresh_from_db()
     assert both.is_active and not result.account_deactivated
+    gone = Membership.history.filter(user_id=both.pk).latest()
+    assert gone.history_change_reason == "Deactivated: Only with the partner now"
 
 
 def test_another_teams_member_and_invitation_are_404_through_ones_own_team(

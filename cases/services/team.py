@@ -369,14 +369,19 @@ def member_deactivate(
             text = f"{who} left {organization}; unassigned: {reason}"
         deadline_update(deadline=deadline, by=by, reason=text, assignees=assignees)
         moved += 1
+    # Accounts have no history table of their own: the membership's last row says whether
+    # the account was closed with it.
+    account_deactivated = user.is_active and not (
+        Membership.objects.filter(user=user).exclude(pk=membership.pk).exists()
+    )
     membership._history_user = by
-    membership._change_reason = f"Deactivated: {reason}"
+    membership._change_reason = f"Deactivated: {reason}" + (
+        " (account deactivated: no other organization)" if account_deactivated else ""
+    )
     membership.delete()
-    account_deactivated = False
-    if not Membership.objects.filter(user=user).exists() and user.is_active:
+    if account_deactivated:
         user.is_active = False
         user.save(update_fields=["is_active"])
-        account_deactivated = True
     ended = sessions_end(user=user)
     return Deactivation(membership.pk or 0, moved, account_deactivated, ended)
 

@@ -128,7 +128,12 @@ def test_invite_accept_promote_deactivate(
     )
     assert history[0][:2] == ("+", "viewer")
     assert history[1][:2] == ("~", "editor")
-    assert history[-1] == ("-", "editor", "Deactivated: Left the committee in March", "mina")
+    assert history[-1] == (
+        "-",
+        "editor",
+        "Deactivated: Left the committee in March (account deactivated: no other organization)",
+        "mina",
+    )
     invitation = Invitation.objects.get(email="olena@example.org")
     assert invitation.accepted_by.username == "olena"
     assert "Invitation accepted" in invitation.history.values_list(
