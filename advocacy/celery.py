@@ -36,6 +36,24 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
         "options": {"expires": 30 * 60},
     },
+    # Access review: coordinators get a summary of unusual access to their organization's
+    # cases for the week before. Weekly, Monday 06:30 UTC, so it is read at the start of the
+    # working week in Europe and Asia. A rerun sends nothing twice (one AccessReviewDigest row
+    # per organization and week). A run not picked up within a day is dropped; each run covers
+    # the seven days before its own day, so a missed week is sent by running the task by hand
+    # (`celery -A advocacy call cases.access_review_weekly`) that week.
+    "access-review-weekly": {
+        "task": "cases.access_review_weekly",
+        "schedule": crontab(minute=30, hour=6, day_of_week=1),
+        "options": {"expires": 24 * 3600},
+    },
+    # The list of where each user is signed in (My settings) keeps ended sessions for a month;
+    # once a day is plenty to forget older ones, at a quiet hour.
+    "purge-session-list": {
+        "task": "cases.purge_session_list",
+        "schedule": crontab(minute=41, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
     # /healthz (advocacy/health.py) fails when the last heartbeat is older than 150 s. A
     # load balancer acts on that, so it must be fresh: every 30 s gives five chances before a
     # failure, so a worker restart does not flap the check. The task is one Redis write. A

@@ -139,6 +139,8 @@ MIDDLEWARE = [
     # ... and, after the password, the second step: a code (required for coordinators and staff).
     "cases.security.TwoFactorMiddleware",
     "cases.middleware.UserPreferencesMiddleware",
+    # Keeps the user's list of signed-in sessions (My settings; ended by "sign out elsewhere").
+    "cases.middleware.SessionListMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -235,7 +237,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cases:home"
-LOGOUT_REDIRECT_URL = "login"
+# A page that says so, with a link to sign in again (cases.views.account.signed_out).
+LOGOUT_REDIRECT_URL = "cases:signed-out"
 # django-axes first: it refuses a locked-out username before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -277,3 +277,94 @@ def cases_to_request_link(user, prisoner: Prisoner) -> QuerySet[Case]:
         return Case.objects.none()
     direct = cases_to_link(user, prisoner).values("pk")
     return cases_editable_by(user).exclude(prisoners=prisoner).exclude(pk__in=direct)
+
+
+# --- Teams, the directory and access review (issue 12) ----------------------------------------
+# An organization's team is run by its coordinators: only they (and superusers) see its
+# members, invitations and sessions. Anyone else who belongs to the organization gets 403;
+# everyone else 404, so that an outsider learns nothing about another organization's team.
+# The directory (organizations and authorities) is readable by every signed-in user.
+
+
+def organizations_coordinated_by(user) -> QuerySet:
+    from cases.models import Organization
+
+    if not _is_signed_in(user):
+        return Organization.objects.none()
+    if _sees_everything(user):
+        return Organization.objects.all()
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role=Membership.Role.COORDINATOR
+    )
+
+
+def get_team_for(user, pk):
+    """The organization whose team the user runs (404 unless a member, 403 unless its
+    coordinator)."""
+    from cases.models import Organization
+
+    if not _is_signed_in(user):
+        raise Http404("No such organization.")
+    organization = Organization.objects.filter(pk=pk).first()
+    if organization is None:
+        raise Http404("No such organization.")
+    if _sees_everything(user):
+        return organization
+    role = (
+        Membership.objects.filter(user=user, organization=organization)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
+        raise Http404("No such organization.")
+    if role != Membership.Role.COORDINATOR:
+        raise PermissionDenied
+    return organization
+
+
+def get_member_of_team(user, org_pk, pk) -> Membership:
+    organization = get_team_for(user, org_pk)
+    membership = (
+        Membership.objects.select_related("user", "organization")
+        .filter(organization=organization, pk=pk)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def get_invitation_of_team(user, org_pk, pk):
+    from cases.models import Invitation
+
+    organization = get_team_for(user, org_pk)
+    invitation = Invitation.objects.filter(organization=organization, pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def may_edit_authorities(user) -> bool:
+    """Editors and coordinators of any organization keep the authorities up to date."""
+    if not _is_signed_in(user):
+        return False
+    if _sees_everything(user):
+        return True
+    return Membership.objects.filter(
+        user=user, role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR]
+    ).exists()
+
+
+def may_edit_organization(user, organization) -> bool:
+    if not _is_signed_in(user):
+        return False
+    if _sees_everything(user):
+        return True
+    return Membership.objects.filter(
+        user=user, organization=organization, role=Membership.Role.COORDINATOR
+    ).exists()
+
+
+def may_merge_directory(user) -> bool:
+    """Merging duplicates moves every reference: for the staff who run the installation."""
+    return _is_signed_in(user) and user.is_staff

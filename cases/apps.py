@@ -9,10 +9,12 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
         from django.db.models.signals import post_save, pre_delete
         from simple_history.signals import post_create_historical_record
 
         from cases.services.audit_chain import refuse_deleting_audited_rows
+        from cases.services.team import on_signed_in, on_signed_out
         from cases.services.timeline import on_history_row, on_user_saved
 
         post_create_historical_record.connect(on_history_row, dispatch_uid="cases.timeline")
@@ -23,3 +25,6 @@ class CasesConfig(AppConfig):
             pre_delete.connect(
                 refuse_deleting_audited_rows, sender=model, dispatch_uid=f"cases.audit.{model}"
             )
+        # A new session goes on the user's list of sessions as it starts.
+        user_logged_in.connect(on_signed_in, dispatch_uid="cases.team.sessions")
+        user_logged_out.connect(on_signed_out, dispatch_uid="cases.team.sessions.end")

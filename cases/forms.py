@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import access
 from cases.models import (
+    AccessLog,
     Authority,
     Case,
     CaseShare,
@@ -141,6 +142,14 @@ class CaseForm(forms.ModelForm):
         if self.instance.pk:
             # The lead organization decides who sees the case: changing it is not an edit.
             self.fields.pop("lead_organization")
+        else:
+            # A new case: opened today, led by the user's organization when there is one.
+            from django.utils import timezone
+
+            self.fields["opened_on"].initial = timezone.localdate()
+            only = list(self.fields["lead_organization"].queryset[:2])
+            if len(only) == 1:
+                self.fields["lead_organization"].initial = only[0].pk
 
 
 class StatusForm(forms.Form):
@@ -363,11 +372,13 @@ class PetitionRequestForm(forms.ModelForm):
         widgets = {"text": forms.Textarea(attrs={"rows": 2})}
 
 
+# Three empty rows, so that a petition can be logged with its requests without JavaScript
+# (empty rows are skipped); with it, "Add another request" adds more.
 PetitionRequestFormSet = forms.inlineformset_factory(
     Petition,
     PetitionRequest,
     form=PetitionRequestForm,
-    extra=1,
+    extra=3,
     can_delete=True,
     max_num=30,
     validate_max=True,
@@ -439,9 +450,14 @@ class QuickEventForm(forms.ModelForm):
 
 
 # --- Deadlines -------------------------------------------------------------------------------
+# Names in the time-zone database that are not places: "Factory" (a placeholder for unset
+# machines) and "localtime" (a link to the server's own zone). Nobody should pick them.
+_NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
+
+
 @functools.cache
 def _time_zone_names() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
+    return tuple(sorted(zoneinfo.available_timezones() - _NOT_PLACES))
 
 
 class TimeZoneInput(forms.TextInput):
@@ -626,3 +642,161 @@ class CaseSearchForm(forms.Form):
         directory = directory or directory_choices()
         self.fields["organization"].choices = anything + directory["organization"]
         self.fields["authority"].choices = anything + directory["authority"]
+
+
+# --- Teams (issue 12) ------------------------------------------------------------------------
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.VIEWER
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+    reason = forms.CharField(label=_("Why (optional)"), required=False, max_length=500)
+
+
+class DeactivateForm(forms.Form):
+    reassign_to = forms.ModelChoiceField(
+        label=_("Give their open deadlines to"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Nobody (the case's coordinators are reminded)"),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Kept on record with the membership and with each deadline moved."),
+    )
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reassign_to"].queryset = (
+            get_user_model()
+            .objects.filter(
+                is_active=True,
+                memberships__organization_id=membership.organization_id,
+                memberships__role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
+            )
+            .exclude(pk=membership.user_id)
+            .order_by("username")
+        )
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    username = forms.CharField(
+        label=_("User name"),
+        max_length=150,
+        help_text=_("What you sign in with. Letters, digits and @ . + - _ only."),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 12 characters, not a common one."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_username(self):
+        from django.contrib.auth.validators import UnicodeUsernameValidator
+
+        value = self.cleaned_data["username"].strip()
+        UnicodeUsernameValidator()(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+
+# --- The directory (issue 12) ----------------------------------------------------------------
+class AuthorityForm(forms.ModelForm):
+    class Meta:
+        model = Authority
+        fields = ["name", "short_name", "kind", "country", "contact_details", "notes"]
+        widgets = {
+            "contact_details": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "short_name", "kind", "country", "parent", "website", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = Organization.objects.exclude(pk=self.instance.pk)
+
+
+class MergeForm(forms.Form):
+    duplicate = forms.ModelChoiceField(
+        label=_("Duplicate to merge into this one"), queryset=Authority.objects.none()
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args, keep, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate"].queryset = type(keep).objects.exclude(pk=keep.pk).order_by("name")
+
+
+# --- Access review (issue 12) ----------------------------------------------------------------
+class AccessLogFilterForm(forms.Form):
+    user = forms.ChoiceField(label=_("Who"), required=False)
+    action = forms.ChoiceField(
+        label=_("What"),
+        required=False,
+        choices=[("", _("Everything")), *AccessLog.Action.choices],
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = (
+            AccessLog.objects.filter(case=case)
+            .order_by("username")
+            .values_list("username", flat=True)
+            .distinct()
+        )
+        self.fields["user"].choices = [("", _("Everyone"))] + [(n, n) for n in names]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end comes before the start."))
+        return data
+
+    def filter(self, rows):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        data = self.cleaned_data
+        if data.get("user"):
+            rows = rows.filter(username=data["user"])
+        if data.get("action"):
+            rows = rows.filter(action=data["action"])
+        tz = timezone.get_current_timezone()
+        if data.get("since"):
+            rows = rows.filter(at__gte=dt.datetime.combine(data["since"], dt.time(), tz))
+        if data.get("until"):
+            end = data["until"] + dt.timedelta(days=1)
+            rows = rows.filter(at__lt=dt.datetime.combine(end, dt.time(), tz))
+        return rows
+
+    def query_string(self) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({k: v for k, v in self.data.items() if k != "page" and v})

@@ -49,3 +49,19 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class SessionListMiddleware:
+    """Keeps each signed-in session on the user's list of sessions (*My settings*), so that
+    it can be ended from another device or by a coordinator (cases.services.team)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            from cases.services.team import session_track
+
+            session_track(request)
+        return self.get_response(request)

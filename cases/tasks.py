@@ -12,7 +12,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from cases.models import Deadline
-from cases.services import reminders
+from cases.services import access_review, reminders, team
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +77,24 @@ def notify_link_request(link_request_id: int) -> int:
     if link_request is None:
         return 0
     return person_link_request_notify(link_request=link_request)
+
+
+# A mail server that is down (OSError, SMTPException) is tried again 1, 2, 4 ... minutes later.
+@shared_task(
+    name="cases.send_invitation", autoretry_for=(OSError,), retry_backoff=60, max_retries=8
+)
+def send_invitation(invitation_id: int) -> bool:
+    """Email an invitation whose email is due (the row says so; sending twice is refused)."""
+    return team.invitation_send(invitation_id=invitation_id)
+
+
+@shared_task(name="cases.access_review_weekly")
+def access_review_weekly() -> int:
+    """The weekly access-review emails to coordinators (each organization and week once)."""
+    return access_review.access_review_weekly()
+
+
+@shared_task(name="cases.purge_session_list")
+def purge_session_list() -> int:
+    """Forget the session list's rows a month after the sessions ended."""
+    return team.sessions_purge()

@@ -5,11 +5,13 @@ from cases.views import (
     calendar,
     cases,
     deadlines,
+    directory,
     documents,
     events,
     home,
     petitions,
     prisoners,
+    team,
     two_factor,
 )
 
@@ -18,7 +20,10 @@ app_name = "cases"
 urlpatterns = [
     path("", home.home, name="home"),
     path("settings/", account.settings_view, name="settings"),
+    path("settings/calendar/new/", account.calendar_new, name="calendar-new"),
+    path("settings/sessions/end-others/", account.sessions_end_others, name="sessions-end-others"),
     path("language/", account.set_language, name="set-language"),
+    path("signed-out/", account.signed_out, name="signed-out"),
     path("two-factor/", two_factor.manage, name="two-factor"),
     path("two-factor/verify/", two_factor.verify, name="two-factor-verify"),
     path("two-factor/setup/", two_factor.setup, name="two-factor-setup"),
@@ -41,6 +46,7 @@ urlpatterns = [
     path("cases/<int:pk>/share/", cases.case_share, name="case-share"),
     path("cases/<int:pk>/timeline/", cases.case_timeline, name="case-timeline"),
     path("cases/<int:pk>/share/<int:share_pk>/end/", cases.case_unshare, name="case-unshare"),
+    path("cases/<int:pk>/mute/", account.case_mute, name="case-mute"),
     path("cases/<int:pk>/access-log/", cases.case_access_log, name="case-access-log"),
     path("cases/<int:case_pk>/petitions/new/", petitions.petition_create, name="petition-create"),
     path("cases/<int:case_pk>/events/new/", events.event_create, name="event-create"),
@@ -70,5 +76,53 @@ urlpatterns = [
     ),
     path("documents/<int:pk>/", documents.document_detail, name="document-detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document-download"),
+    # Teams (issue 12): an organization's coordinators run its team.
+    path("team/", team.team_index, name="team-index"),
+    path("organizations/<int:pk>/team/", team.team, name="team"),
+    path(
+        "organizations/<int:pk>/team/<int:member_pk>/role/",
+        team.member_role,
+        name="team-member-role",
+    ),
+    path(
+        "organizations/<int:pk>/team/<int:member_pk>/deactivate/",
+        team.member_deactivate,
+        name="team-member-deactivate",
+    ),
+    path(
+        "organizations/<int:pk>/invitations/<int:invitation_pk>/resend/",
+        team.invitation_resend,
+        name="team-invitation-resend",
+    ),
+    path(
+        "organizations/<int:pk>/invitations/<int:invitation_pk>/revoke/",
+        team.invitation_revoke,
+        name="team-invitation-revoke",
+    ),
+    path("invitations/<int:pk>/<str:token>/", team.invitation_accept, name="invitation-accept"),
+    # The directory (issue 12): readable by everyone signed in.
+    path("directory/organizations/", directory.organization_list, name="organization-list"),
+    path(
+        "directory/organizations/<int:pk>/",
+        directory.organization_detail,
+        name="organization-detail",
+    ),
+    path(
+        "directory/organizations/<int:pk>/edit/",
+        directory.organization_edit,
+        name="organization-edit",
+    ),
+    path(
+        "directory/organizations/<int:pk>/merge/",
+        directory.organization_merge,
+        name="organization-merge",
+    ),
+    path("directory/authorities/", directory.authority_list, name="authority-list"),
+    path("directory/authorities/new/", directory.authority_create, name="authority-create"),
+    path("directory/authorities/<int:pk>/", directory.authority_detail, name="authority-detail"),
+    path("directory/authorities/<int:pk>/edit/", directory.authority_edit, name="authority-edit"),
+    path(
+        "directory/authorities/<int:pk>/merge/", directory.authority_merge, name="authority-merge"
+    ),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

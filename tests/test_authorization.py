@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
-from cases.models import CaseShare, PersonLinkRequest, Reminder, ReminderStatus
+from cases.models import CaseShare, Membership, PersonLinkRequest, Reminder, ReminderStatus
 from tests import factories
 
 MARKER = "ZZMARKER"
@@ -64,6 +64,29 @@ ALREADY_VERIFIED = {p: 302 for p in PERSONAS}
 TWO_FACTOR_OPTIONAL = {p: 403 for p in PERSONAS} | {"editor": 302, "viewer": 302, "anonymous": 302}
 HAS_DEVICE = SIGNED_IN | {"editor": 302, "viewer": 302}
 
+
+def team_policy(ok):
+    """An organization's team: its coordinators get ``ok``; its other members 403; members of
+    other organizations (partners of its cases too) 404, so they cannot learn about it."""
+    return {
+        "coordinator": ok,
+        "editor": 403,
+        "viewer": 403,
+        "partner_edit": 404,
+        "partner_read": 404,
+        "outsider": 404,
+        "former_partner": 404,
+        "anonymous": 302,
+    }
+
+
+POST_ONLY = {p: 405 for p in PERSONAS} | {"anonymous": 302}
+
+# The directory is shared, so refusals are 403 (nothing to hide), not 404.
+DIRECTORY_EDITORS = {p: 200 for p in PERSONAS} | {"viewer": 403, "anonymous": 302}
+DIRECTORY_COORDINATOR = {p: 403 for p in PERSONAS} | {"coordinator": 200, "anonymous": 302}
+STAFF_ONLY = {p: 403 for p in PERSONAS} | {"anonymous": 302}
+
 READ = policy(200, allowed=READERS)
 EDIT = policy(200, allowed=WRITERS)
 MANAGE = policy(200, allowed=MANAGERS)
@@ -73,6 +96,15 @@ OWNER_EDIT = policy(200, allowed={"coordinator", "editor"})
 POLICIES = {
     "cases:home": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
     "cases:settings": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    # Where signing out lands; a signed-in visitor is sent home.
+    "cases:signed-out": (
+        lambda w: {},
+        {p: 302 for p in PERSONAS} | {"anonymous": 200},
+        {p: 405 for p in PERSONAS},
+    ),
+    # One's own calendar address and sessions.
+    "cases:calendar-new": (lambda w: {}, NOT_ALLOWED, {p: 302 for p in PERSONAS}),
+    "cases:sessions-end-others": (lambda w: {}, NOT_ALLOWED, {p: 302 for p in PERSONAS}),
     "cases:set-language": (
         lambda w: {},
         {p: 405 for p in PERSONAS},
@@ -88,6 +120,12 @@ POLICIES = {
         lambda w: {"pk": w["case"].pk, "share_pk": w["share"].pk},
         {p: 405 for p in PERSONAS} | {"anonymous": 302},
         policy(302, allowed=MANAGERS),
+    ),
+    # Muting is one's own choice, for any case one may read.
+    "cases:case-mute": (
+        lambda w: {"pk": w["case"].pk},
+        POST_ONLY,
+        policy(302, allowed=READERS),
     ),
     "cases:case-access-log": (lambda w: {"pk": w["case"].pk}, MANAGE, NOT_ALLOWED),
     "cases:case-timeline": (lambda w: {"pk": w["case"].pk}, READ, NOT_ALLOWED),
@@ -154,6 +192,62 @@ POLICIES = {
         {p: 404 for p in PERSONAS},
         {p: 405 for p in PERSONAS},
     ),
+    # Teams: the organization's coordinators only. Every persona but editor and viewer
+    # coordinates exactly one organization, so the index sends them straight to its team.
+    "cases:team-index": (
+        lambda w: {},
+        {p: 302 for p in PERSONAS} | {"editor": 200, "viewer": 200},
+        NOT_ALLOWED,
+    ),
+    "cases:team": (lambda w: {"pk": w["organization"].pk}, team_policy(200), team_policy(200)),
+    "cases:team-member-role": (
+        lambda w: {"pk": w["organization"].pk, "member_pk": w["membership"].pk},
+        POST_ONLY,
+        team_policy(302),
+    ),
+    "cases:team-member-deactivate": (
+        lambda w: {"pk": w["organization"].pk, "member_pk": w["membership"].pk},
+        team_policy(200),
+        team_policy(200),
+    ),
+    "cases:team-invitation-resend": (
+        lambda w: {"pk": w["organization"].pk, "invitation_pk": w["invitation"].pk},
+        POST_ONLY,
+        team_policy(302),
+    ),
+    "cases:team-invitation-revoke": (
+        lambda w: {"pk": w["organization"].pk, "invitation_pk": w["invitation"].pk},
+        POST_ONLY,
+        team_policy(302),
+    ),
+    # The directory: everyone signed in reads it; editors and coordinators (of any
+    # organization) keep authorities up to date; an organization's coordinators edit it; staff
+    # merge duplicates (tests/test_directory.py).
+    "cases:organization-list": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:organization-detail": (lambda w: {"pk": w["organization"].pk}, SIGNED_IN, NOT_ALLOWED),
+    "cases:organization-edit": (
+        lambda w: {"pk": w["organization"].pk},
+        DIRECTORY_COORDINATOR,
+        DIRECTORY_COORDINATOR,
+    ),
+    "cases:organization-merge": (lambda w: {"pk": w["organization"].pk}, STAFF_ONLY, STAFF_ONLY),
+    "cases:authority-list": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:authority-detail": (lambda w: {"pk": w["authority"].pk}, SIGNED_IN, NOT_ALLOWED),
+    "cases:authority-create": (lambda w: {}, DIRECTORY_EDITORS, DIRECTORY_EDITORS),
+    "cases:authority-edit": (
+        lambda w: {"pk": w["authority"].pk},
+        DIRECTORY_EDITORS,
+        DIRECTORY_EDITORS,
+    ),
+    "cases:authority-merge": (lambda w: {"pk": w["authority"].pk}, STAFF_ONLY, STAFF_ONLY),
+    # The link from the email: its token is the secret (a wrong one is 404 for everyone,
+    # tests/test_team.py). A visitor sets a password; a signed-in user may join only with the
+    # invited address, which none of these has (the page again, with the refusal).
+    "cases:invitation-accept": (
+        lambda w: {"pk": w["invitation"].pk, "token": w["invitation_token"]},
+        {p: 200 for p in PERSONAS},
+        {p: 200 for p in PERSONAS},
+    ),
 }
 # Views with their own rules, tested elsewhere: Django's sign-in, sign-out and password
 # pages (tests/test_views.py, tests/test_sign_in.py) and the staff-only admin
@@ -175,6 +269,21 @@ NOT_ABOUT_ONE_CASE = {
     "cases:two-factor-disable",
     "cases:two-factor-recovery-codes",
     "cases:two-factor-recovery-codes-new",
+    "cases:team-index",
+    "cases:invitation-accept",
+    "cases:calendar-new",
+    "cases:sessions-end-others",
+    "cases:signed-out",
+    # The shared directory: organizations and authorities are not any one case's data.
+    "cases:organization-list",
+    "cases:organization-detail",
+    "cases:organization-edit",
+    "cases:organization-merge",
+    "cases:authority-list",
+    "cases:authority-detail",
+    "cases:authority-create",
+    "cases:authority-edit",
+    "cases:authority-merge",
     "healthz",
 }
 
@@ -242,7 +351,15 @@ def _seed_case(lead, by, *, marker=""):
     Reminder.objects.filter(pk=reminder.pk).update(
         status=ReminderStatus.FAILED, attempts=8, last_error=f"{marker}550 mailbox unavailable"
     )
+    invitation = services.team.invitation_create(
+        organization=lead, email=f"new{lead.pk}@example.org", role="viewer", by=by
+    )
     return {
+        "organization": lead,
+        "authority": petition.addressed_to,
+        "membership": Membership.objects.get(user=by, organization=lead),
+        "invitation": invitation,
+        "invitation_token": services.team.invitation_token(invitation),
         "case": case,
         "prisoner": prisoner,
         "petition": petition,

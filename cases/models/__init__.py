@@ -1,4 +1,10 @@
-from .audit import AccessLog, AuditChainHead, PasswordResetRequest
+from .audit import (
+    AccessLog,
+    AccessReviewDigest,
+    AuditChainHead,
+    CaseViewSession,
+    PasswordResetRequest,
+)
 from .base import StatusChangeOutsideServiceError
 from .cases import CASE_TRANSITIONS, Case, CaseReferenceCounter, CaseShare, CaseStatus, Priority
 from .dates import DatePrecision, format_fuzzy_date
@@ -32,6 +38,7 @@ from .prisoners import (
 )
 from .profiles import UserProfile
 from .reminders import Reminder, ReminderKind, ReminderStatus
+from .team import Invitation, UserSession
 from .timeline import TimelineEntry, TimelineVersion
 
 __all__ = [
@@ -42,12 +49,14 @@ __all__ = [
     "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
     "AccessLog",
+    "AccessReviewDigest",
     "AuditChainHead",
     "Authority",
     "Case",
     "CaseReferenceCounter",
     "CaseShare",
     "CaseStatus",
+    "CaseViewSession",
     "Channel",
     "CustodyStatus",
     "DatePrecision",
@@ -56,6 +65,7 @@ __all__ = [
     "DeadlineStatus",
     "Document",
     "Event",
+    "Invitation",
     "LegalBasis",
     "Membership",
     "Organization",
@@ -75,6 +85,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineVersion",
     "UserProfile",
+    "UserSession",
     "WishStatus",
     "format_fuzzy_date",
 ]

@@ -67,6 +67,9 @@ class AccessLog(ChainedRecord):
             models.Index(fields=["case", "-at"], name="accesslog_case_at_idx"),
             # The person's access log (the owner's coordinators) reads it newest first.
             models.Index(fields=["prisoner", "-at"], name="accesslog_prisoner_at_idx"),
+            # Access review reads one user's entries over a period (their usual hours, bursts:
+            # cases/selectors/access_review.py).
+            models.Index(fields=["user", "at"], name="accesslog_user_at_idx"),
         ]
 
     def __str__(self) -> str:
@@ -114,3 +117,61 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return self.line
+
+
+class CaseViewSession(models.Model):
+    """Repeated views of one case by one user within one signed-in session, counted.
+
+    The access log is a hash chain that is only ever appended to, so it cannot hold a counter.
+    The first view of a case in a session writes one chained ``AccessLog`` row (``first``);
+    this unchained row beside it counts that view and the ones after it and keeps the first
+    and last time. Reveals, downloads and exports are not counted here: each stays its own
+    chained row. What the chain vouches for is therefore "this user opened this case in this
+    session at this time"; the count and the last time are not tamper-evident (see
+    docs/security.md, "Access review").
+    """
+
+    first = models.OneToOneField(
+        AccessLog, on_delete=models.PROTECT, related_name="view_session", verbose_name=_("entry")
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    # The random id of the session (cases.models.UserSession.sid), never the session key.
+    session_sid = models.CharField(max_length=32)
+    first_at = models.DateTimeField(_("first view"))
+    last_at = models.DateTimeField(_("last view"))
+    count = models.PositiveIntegerField(_("views"), default=1)
+
+    class Meta:
+        verbose_name = _("case views in a session")
+        verbose_name_plural = _("case views in a session")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session_sid", "case", "user"], name="one_view_counter_per_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.case_id} x{self.count}"
+
+
+class AccessReviewDigest(models.Model):
+    """The weekly access-review email of one organization for one week: the row is claimed
+    before the email goes out, so a task that runs twice sends it once."""
+
+    organization = models.ForeignKey(
+        "cases.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    week_start = models.DateField()
+    flags = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "week_start"], name="one_access_review_per_week"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.week_start}"

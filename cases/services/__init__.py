@@ -4,9 +4,10 @@ Views, forms, admin actions, Celery tasks and management commands call these; no
 re-implements a rule.
 """
 
+from . import team
 from .accounts import password_reset_request, password_reset_send
 from .actors import system_actor
-from .audit import access_log_record
+from .audit import access_log_record, case_view_record
 from .cases import (
     case_add_prisoner,
     case_assign_reference,
@@ -54,6 +55,7 @@ __all__ = [
     "case_share",
     "case_unshare",
     "case_update",
+    "case_view_record",
     "deadline_change_status",
     "deadline_create",
     "deadline_update",
@@ -79,4 +81,5 @@ __all__ = [
     "reminders_replan_for_user",
     "reminders_replan_open",
     "system_actor",
+    "team",
 ]

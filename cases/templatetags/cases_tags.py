@@ -1,5 +1,5 @@
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -42,10 +42,22 @@ def days_left(days: int) -> str:
 
 
 @register.filter
+def abbr(item) -> str:
+    """An organization or authority by its short name, with the full name on hover."""
+    short, name = getattr(item, "short_name", ""), getattr(item, "name", "")
+    if short and name and short != name:
+        return format_html('<abbr title="{}">{}</abbr>', name, short)
+    return format_html("{}", name or item)
+
+
+@register.filter
 def names(items) -> str:
-    """People or organizations as one comma-separated text (user names for users)."""
-    return ", ".join(
-        item.get_username() if hasattr(item, "get_username") else str(item) for item in items
+    """People or organizations as one comma-separated text (user names for users;
+    abbreviations with the full name on hover)."""
+    return format_html_join(
+        ", ",
+        "{}",
+        ((item.get_username() if hasattr(item, "get_username") else abbr(item),) for item in items),
     )
 
 
@@ -80,3 +92,41 @@ def select_options(widget) -> str:
         if group_name:
             parts.append("\n  </optgroup>")
     return mark_safe("".join(parts))  # noqa: S308 (each part built with format_html)
+
+
+@register.filter
+def browser_name(user_agent: str) -> str:
+    """ "Firefox on Windows" from a User-Agent header: enough to recognise one's own device."""
+    ua = user_agent or ""
+    browser = next(
+        (
+            name
+            for token, name in (
+                ("Edg/", "Edge"),
+                ("OPR/", "Opera"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    system = next(
+        (
+            name
+            for token, name in (
+                ("Android", "Android"),
+                ("iPhone", "iPhone"),
+                ("iPad", "iPad"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or _("Unknown browser")

@@ -1,19 +1,25 @@
+from urllib.parse import urljoin
+
 from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST, require_safe
 
-from cases import services
+from cases import access, services
 from cases.forms import ProfileForm
 from cases.middleware import preferences_forget
 from cases.services import profile_get
+from cases.services import team as team_services
 
 
 def settings_view(request):
@@ -26,15 +32,72 @@ def settings_view(request):
             translation.activate(profile.language)
         messages.success(request, _("Your settings are saved."))
         return redirect("cases:settings")
-    return render(request, "cases/settings.html", {"form": form, "profile": profile})
+    calendar_path = reverse("cases:calendar-feed", kwargs={"token": profile.calendar_token})
+    context = {
+        "form": form,
+        "profile": profile,
+        # Only cases the user may still see (a mute outlives an ended share, harmlessly).
+        "muted_cases": access.cases_visible_to(request.user)
+        .filter(pk__in=profile.muted_cases.values("pk"))
+        .order_by("reference"),
+        "calendar_url": urljoin(settings.SITE_URL, calendar_path),
+        "sessions": team_services.sessions_active(request.user),
+        "current_sid": team_services.session_sid(request),
+    }
+    return render(request, "cases/settings.html", context)
+
+
+@require_POST
+def calendar_new(request):
+    """A new secret calendar address; the old one stops working at once."""
+    services.calendar_token_regenerate(user=request.user)
+    messages.success(
+        request,
+        _("Your calendar has a new address. Subscribe to it again; the old one no longer works."),
+    )
+    return redirect(reverse("cases:settings") + "#calendar")
+
+
+@require_POST
+def sessions_end_others(request):
+    ended = team_services.sessions_end(
+        user=request.user, keep_sid=team_services.session_sid(request) or "-"
+    )
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d other session was signed out.",
+            "%(count)d other sessions were signed out.",
+            ended,
+        )
+        % {"count": ended},
+    )
+    return redirect(reverse("cases:settings") + "#sessions")
+
+
+@require_POST
+def case_mute(request, pk):
+    """Mute (muted=1) or unmute (muted=0) reminder emails about one case, for oneself."""
+    case = access.get_case_for(request.user, pk)
+    muted = request.POST.get("muted") == "1"
+    services.case_mute(user=request.user, case=case, muted=muted)
+    if muted:
+        messages.success(
+            request, _("No more reminder emails about %(ref)s.") % {"ref": case.reference}
+        )
+    else:
+        messages.success(
+            request, _("Reminder emails about %(ref)s again.") % {"ref": case.reference}
+        )
+    if request.POST.get("next") == "settings":
+        return redirect(reverse("cases:settings") + "#muted")
+    return redirect("cases:case-detail", pk=case.pk)
 
 
 @login_not_required
 @require_POST
 def set_language(request):
     """Switch the interface language (kept on the profile when signed in)."""
-    from django.conf import settings
-
     code = request.POST.get("language", "")
     next_url = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(
@@ -73,3 +136,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     answered 80 times slower than an unknown one while the email was sent in the request)."""
 
     form_class = _QueuedPasswordResetForm
+
+
+@login_not_required
+@require_safe
+def signed_out(request):
+    """Where signing out lands: says so (a signed-in visitor goes home instead)."""
+    if request.user.is_authenticated:
+        return redirect("cases:home")
+    return render(request, "registration/logged_out.html")

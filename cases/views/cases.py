@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from cases import access, services
 from cases.access import Level
 from cases.forms import (
+    AccessLogFilterForm,
     CaseForm,
     CaseSearchForm,
     QuickEventForm,
@@ -25,10 +26,12 @@ from cases.forms import (
     StatusForm,
     directory_choices,
 )
-from cases.models import CASE_TRANSITIONS, AccessLog, CaseShare
+from cases.models import CASE_TRANSITIONS, CaseShare
 from cases.selectors import timeline as timeline_selectors
+from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
 from cases.selectors.cases import CaseFilters, case_list, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
+from cases.services import team as team_services
 
 from .common import run_service
 
@@ -276,6 +279,11 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     return context
 
 
+# Unusual patterns need a little history to show, so a few minutes late is soon enough; the
+# access log page computes them afresh.
+ACCESS_FLAGS_CACHE_SECONDS = 300
+
+
 def _key(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -283,6 +291,17 @@ def _key(*parts) -> str:
 def _latest(queryset):
     """The latest few rows and how many there are in all (one query: ``counted_page``)."""
     return counted_page(queryset, 1, per_page=LATEST_ON_CASE_PAGE)
+
+
+def _access_flags(case) -> list:
+    """The case's unusual-access flags, for those who review access (level MANAGE, checked by
+    the caller): the same for all of them, so kept for a few minutes per case."""
+    now = timezone.now()
+    return cache.get_or_set(
+        f"access-flags:{case.pk}",
+        lambda: access_flags(case_ids=[case.pk], since=now - ACCESS_REVIEW_PERIOD, until=now),
+        ACCESS_FLAGS_CACHE_SECONDS,
+    )
 
 
 @require_safe
@@ -294,9 +313,10 @@ def case_detail(request, pk):
     )
     level = access.case_level(request.user, case)
     today = timezone.localdate()
-    # Only the case page itself is logged, not its partial refreshes.
-    services.access_log_record(
-        user=request.user, action=AccessLog.Action.VIEW_CASE, case=case, target=case.reference
+    # Only the case page itself is logged, not its partial refreshes; repeated views in one
+    # session are counted beside the session's first (cases/services/audit.py).
+    services.case_view_record(
+        user=request.user, case=case, session_sid=team_services.session_sid(request)
     )
     timeline = _timeline_context(request, case, can_edit=level >= Level.EDIT)
     # What follows is read only if the template renders it, i.e. when its part of the page
@@ -332,6 +352,10 @@ def case_detail(request, pk):
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
         "today": today,
+        # Unusual access to this case, for those who review it (never cached).
+        "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
+        # Outside the cached parts: one's own choice, with a form.
+        "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
     return render(request, "cases/case_detail.html", context)
 
@@ -359,7 +383,20 @@ def case_unshare(request, pk, share_pk):
 
 @require_safe
 def case_access_log(request, pk):
-    """Who viewed the case, revealed identities, downloaded documents (lead coordinators)."""
+    """Who viewed the case, revealed identities, downloaded documents (lead coordinators):
+    filtered by user, kind and date, with unusual patterns flagged on top."""
     case = access.get_case_for(request.user, pk, level=Level.MANAGE)
-    page = Paginator(case.access_log.select_related("user"), 100).get_page(request.GET.get("page"))
-    return render(request, "cases/access_log.html", {"case": case, "page": page})
+    form = AccessLogFilterForm(request.GET or None, case=case)
+    rows = case.access_log.select_related("view_session")
+    if form.is_valid():
+        rows = form.filter(rows)
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    now = timezone.now()
+    context = {
+        "case": case,
+        "page": page,
+        "form": form,
+        "query": form.query_string() if form.is_bound and form.is_valid() else "",
+        "flags": access_flags(case_ids=[case.pk], since=now - ACCESS_REVIEW_PERIOD, until=now),
+    }
+    return render(request, "cases/access_log.html", context)
