@@ -81,9 +81,31 @@ def content_fields(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if f.attname not in CHAIN_FIELDS]
 
 
+# Columns added to chained tables after their rows were first chained. While NULL they are
+# left out of the canonical content, so the rows written before the column existed (NULL
+# there) keep the hash they were given; once a row holds a value, the value is covered. A
+# migration that adds a nullable column to a history table adds its name here.
+ADDED_AFTER_CHAINING = frozenset(
+    {
+        # 0011: when a status change happened (StatusTrackedModel), a document's own date.
+        "status_changed_on",
+        "status_changed_precision",
+        "dated_on",
+        "dated_precision",
+    }
+)
+
+
 def canonical_content(fields: Sequence[models.Field], values: Mapping[str, Any]) -> str:
-    """The row as compact JSON, keys (column names) sorted; ``values`` is keyed by attname."""
-    row = {f.column: canonical_value(f, values[f.attname]) for f in fields}
+    """The row as compact JSON, keys (column names) sorted; ``values`` is keyed by attname.
+
+    A column of ``ADDED_AFTER_CHAINING`` is left out while it is NULL.
+    """
+    row = {
+        f.column: canonical_value(f, values[f.attname])
+        for f in fields
+        if not (f.column in ADDED_AFTER_CHAINING and values[f.attname] is None)
+    }
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
