@@ -48,6 +48,16 @@ def _field_label(entry: TimelineEntry) -> str:
     return str(model._meta.get_field(entry.field).verbose_name)
 
 
+def _recorded(entry: TimelineEntry) -> tuple:
+    """When the entry's fact was first recorded, and by whom (beside when it happened)."""
+    if entry.kind == TimelineEntry.Kind.EVENT and entry.event is not None:
+        return entry.event.created_at, entry.event.created_by or entry.actor
+    for name in ("petition", "deadline", "document"):
+        if entry.kind == name and getattr(entry, name) is not None:
+            return getattr(entry, name).created_at, entry.actor
+    return entry.recorded_at, entry.actor
+
+
 # What the template shows of each entry: the related rows in the same query or one more each.
 _RELATED = (
     "event__created_by",
@@ -142,6 +152,7 @@ def case_timeline(
     )
     rows = [found[pk] for pk in ids if pk in found]
     for entry in rows:
+        entry.recorded_when, entry.recorded_by = _recorded(entry)
         if entry.kind in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.CHANGE):
             entry.field_label = _field_label(entry)
             entry.old_label = _label(entry, entry.old_value)
