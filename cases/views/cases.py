@@ -161,6 +161,7 @@ def case_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 def case_status(request, pk):
     case = access.get_case_for(request.user, pk, level=Level.MANAGE)
+    current = case.get_status_display()
     form = StatusForm(request.POST or None, choices=services.allowed_next(case, CASE_TRANSITIONS))
     if request.method == "POST" and form.is_valid():
         response = run_service(
@@ -170,6 +171,7 @@ def case_status(request, pk):
                 to=form.cleaned_data["to"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                **form.happened(),
             ),
             success=_("Case status changed."),
             request=request,
@@ -180,7 +182,7 @@ def case_status(request, pk):
     return render(
         request,
         "cases/status_form.html",
-        {"form": form, "case": case, "subject": case, "current": case.get_status_display()},
+        {"form": form, "case": case, "subject": case, "current": current},
     )
 
 
