@@ -18,7 +18,12 @@ def _date_findings(prisoner: Prisoner) -> list:
 
 
 def prisoner_create(
-    *, by: AbstractBaseUser, code: str, reason: str = "Added", confirmed: bool | None = None, **fields
+    *,
+    by: AbstractBaseUser,
+    code: str,
+    reason: str = "Added",
+    confirmed: bool | None = None,
+    **fields,
 ) -> Prisoner:
     prisoner = Prisoner(code=code, **fields)
     plausibility.check(_date_findings(prisoner), confirmed=confirmed)
