@@ -688,4 +688,3 @@ def test_the_case_list_filters_follow_the_directory_and_the_request(client, scen
     bad = client.get(url, {"authority": "999999"}).content.decode()
     assert "Select a valid choice" in bad
     assert 'value="Protection"' not in client.get(url).content.decode()
-

@@ -346,6 +346,13 @@ def case_timeline(request, pk):
     context = _timeline_context(request, case, can_edit=level >= Level.EDIT)
     if request.htmx:
         return HttpResponse(context["timeline_html"])
+    today = timezone.localdate()
+    context.update(
+        timeline_page=True,
+        can_edit=level >= Level.EDIT,
+        pinned=timeline_selectors.pinned_deadlines(case, today=today),
+        prisoners=list(case.prisoners.all()),
+    )
     return render(request, "cases/timeline_page.html", context)
 
 
