@@ -407,7 +407,7 @@ class PetitionStatusForm(StatusForm):
         widget=DateInput(),
         help_text=_("Adds a reply-due deadline with reminders."),
     )
-    field_order = [
+    field_order = [  # the answer first: its date is when the change happened
         "to",
         "response_received_on",
         "response_summary",
@@ -416,6 +416,13 @@ class PetitionStatusForm(StatusForm):
         "reason",
         "expect_reply_by",
     ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["happened_on"].help_text = _(
+            "The day it happened, not the day you record it. Left as today with a response "
+            "date given: the response date."
+        )
 
     def happened(self) -> dict:
         """An answer happened when it was received, unless the person says otherwise."""

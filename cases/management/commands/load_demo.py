@@ -420,6 +420,7 @@ class Command(BaseCommand):
             to=CaseStatus.ACTIVE_ADVOCACY,
             by=self.actor,
             reason="Petition filed with the Coordination Headquarters",
+            happened_on=self.d(2026, 1, 3),
         )
 
         services.deadline_create(
