@@ -11,8 +11,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cases import services
 from cases.forms import StatusForm
 from cases.models import Deadline, Event, Petition, Reminder
+from cases.services.plausibility import ConfirmationNeeded
 from cases.views.common import run_service
 from tests import factories
 from tests.test_forms_property import all_rows
@@ -260,5 +262,82 @@ def test_any_dates_on_a_status_change_are_saved_whole_or_refused_with_a_sentence
             if reply_by:
                 assert Deadline.objects.filter(due_on__gte=fresh.filed_on).exists()
             Deadline.objects.all().delete()
+
+    check()
+
+
+def test_the_quick_add_asks_too_and_keeps_what_was_typed(today, client, case, coordinator):
+    client.force_login(coordinator)
+    url = reverse("cases:event-create", args=[case.pk])
+    data = {
+        "quick": "1",
+        "kind": "statement",
+        "title": "Statement next year",
+        "occurred_on": "2027-06-01",
+        "occurred_on_precision": "day",
+    }
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "Save anyway: the dates are right" in html
+    assert 'value="Statement next year"' in html
+    assert not Event.objects.exists()
+    client.post(url, {**data, "confirmed": "on"}, HTTP_HX_REQUEST="true")
+    assert Event.objects.get().occurred_on == dt.date(2027, 6, 1)
+
+
+def test_editing_an_overdue_deadline_asks_only_when_its_date_moves(today, case, coordinator):
+    deadline = factories.make_deadline(case=case, by=coordinator, due_on=dt.date(2026, 11, 20))
+    services.deadline_update(
+        deadline=deadline, by=coordinator, title="Renamed", confirmed=False
+    )  # the date stays: nothing to ask
+    with pytest.raises(ConfirmationNeeded):
+        services.deadline_update(
+            deadline=deadline, by=coordinator, due_on=dt.date(2026, 11, 10), confirmed=False
+        )
+    deadline.refresh_from_db()
+    assert (deadline.title, deadline.due_on) == ("Renamed", dt.date(2026, 11, 20))
+
+
+@pytest.mark.parametrize("endpoint", ["deadline-create", "event-create", "case-create"])
+def test_any_dates_on_other_forms_are_saved_whole_or_refused_with_a_sentence(
+    today, client, case, coordinator, lead_org, endpoint
+):
+    client.force_login(coordinator)
+    url = (
+        reverse("cases:case-create")
+        if endpoint == "case-create"
+        else reverse(f"cases:{endpoint}", args=[case.pk])
+    )
+    base = {
+        "deadline-create": {"kind": "other", "title": "D", "due_precision": "day"},
+        "event-create": {"kind": "visit", "title": "E", "occurred_on_precision": "month"},
+        "case-create": {"title": "C", "priority": "normal", "lead_organization": lead_org.pk},
+    }[endpoint]
+    date_field = {
+        "deadline-create": "due_on",
+        "event-create": "occurred_on",
+        "case-create": "opened_on",
+    }[endpoint]
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(day=DATES, confirmed=st.booleans())
+    def check(day, confirmed):
+        post = {**base, date_field: day}
+        if confirmed:
+            post["confirmed"] = "on"
+        before = all_rows()
+        response = client.post(url, post)
+        assert response.status_code in (200, 302), post
+        if response.status_code == 200:
+            errors = response.context["form"].errors
+            assert errors, post
+            assert not any(name in str(errors) for name in RAW_NAMES)
+            assert all_rows() == before, post
+        else:
+            assert day and dt.date(1900, 1, 1) <= dt.date.fromisoformat(day)
 
     check()
