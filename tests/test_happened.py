@@ -231,3 +231,17 @@ def test_korean_times_put_the_half_of_day_first():
     moment = dt.datetime(2026, 1, 8, 9, 2, tzinfo=dt.UTC)
     with translation.override("ko"):
         assert format_moment(moment).endswith("오전 9:02")
+
+
+def test_a_changed_wish_is_placed_when_it_was_expressed(jan9, case, coordinator):
+    prisoner = factories.PrisonerFactory(code="POW-B", wish_status="undecided")
+    services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
+    services.prisoner_update(
+        prisoner=prisoner,
+        by=coordinator,
+        wish_status="clearly_stated",
+        wish_expressed_on=dt.date(2025, 12, 1),
+        wish_expressed_on_precision="month",
+    )
+    entry = TimelineEntry.objects.get(kind="change", field="wish_status")
+    assert (entry.happened_on, entry.precision) == (dt.date(2025, 12, 1), "month")

@@ -46,6 +46,7 @@ NOTABLE_PRISONER_FIELDS = (
     "wish_destination",
     "risk_level",
 )
+WISH_FIELDS = ("wish_status", "wish_destination")
 
 
 def _day_of(moment: dt.datetime) -> dt.date:
@@ -199,15 +200,19 @@ def project(instance, record, previous) -> None:
         old, new = getattr(previous, name), getattr(record, name)
         if old == new:
             continue
+        when = (on, precision)
+        if not status_changed and name in WISH_FIELDS and record.wish_expressed_on:
+            # A wish changes when it was expressed, as the record says.
+            when = (record.wish_expressed_on, record.wish_expressed_on_precision)
         TimelineEntry.objects.create(
             kind=Kind.STATUS if name == instance.status_field else Kind.CHANGE,
             subject=subject,
             field=name,
             old_value=old or "",
             new_value=new or "",
-            happened_on=on,
-            precision=precision,
-            happened_at=_at(on, moment),
+            happened_on=when[0],
+            precision=when[1],
+            happened_at=_at(when[0], moment),
             recorded_at=moment,
             actor_id=actor_id,
             reason=reason,
