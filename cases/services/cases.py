@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import (
@@ -17,6 +17,7 @@ from cases.models import (
     Organization,
     Prisoner,
 )
+from cases.models.dates import format_day
 
 from . import plausibility
 from .transitions import apply_transition, save_tracked
@@ -145,7 +146,7 @@ def case_update(
         opened_after_closed = plausibility.Finding(
             "opened_on",
             _("The case was closed on %(date)s: it cannot have been opened after that.")
-            % {"date": formats.date_format(case.closed_on)},
+            % {"date": format_day(case.closed_on)},
             error=True,
         )
     plausibility.check(

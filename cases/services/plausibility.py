@@ -21,11 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cases.models.dates import DatePrecision, format_fuzzy_date, period_end, period_start
+from cases.models.dates import (
+    DatePrecision,
+    format_day,
+    format_fuzzy_date,
+    period_end,
+    period_start,
+)
 
 EARLIEST = dt.date(1900, 1, 1)
 # How far ahead a date may lie: deadlines and exchange windows are planned months or a few
@@ -114,7 +120,7 @@ def not_before(field: str, value: dt.date | None, earlier: dt.date | None, messa
     """``value`` may not come before ``earlier``: ``message`` takes %(date)s (``earlier``)."""
     if value is None or earlier is None or value >= earlier:
         return None
-    return Finding(field, message % {"date": formats.date_format(earlier)}, error=True)
+    return Finding(field, message % {"date": format_day(earlier)}, error=True)
 
 
 def check(findings: Iterable[Finding | None], *, confirmed: bool | None = None) -> None:
