@@ -7,10 +7,12 @@ both times.
 """
 
 import datetime as dt
+import importlib
 import re
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
@@ -245,3 +247,24 @@ def test_a_changed_wish_is_placed_when_it_was_expressed(jan9, case, coordinator)
     )
     entry = TimelineEntry.objects.get(kind="change", field="wish_status")
     assert (entry.happened_on, entry.precision) == (dt.date(2025, 12, 1), "month")
+
+
+def test_the_migration_dates_old_status_entries_by_the_best_stored_date(jan9, case, coordinator):
+    """Migration 0011 on entries written before it (dated the day they were recorded)."""
+    petition = factories.make_petition(case=case, by=coordinator, filed_on=dt.date(2026, 1, 3))
+    services.petition_change_status(
+        petition=petition,
+        to="acknowledged",
+        by=coordinator,
+        reason="Letter",
+        response_received_on=dt.date(2026, 1, 8),
+    )
+    services.case_change_status(case=case, to="monitoring", by=coordinator, reason="Quiet")
+    # As the projection before 0011 wrote them: the day they were recorded.
+    TimelineEntry.objects.filter(kind="status").update(happened_on=dt.date(2026, 1, 9))
+    migration = importlib.import_module("cases.migrations.0011_happened_dates")
+    migration.status_entries_happened_on(django_apps, None)
+    answer = TimelineEntry.objects.get(kind="status", subject="petition")
+    assert (answer.happened_on, answer.happened_at) == (dt.date(2026, 1, 8), None)
+    other = TimelineEntry.objects.get(kind="status", subject="case")
+    assert other.happened_on == dt.date(2026, 1, 9)  # nothing better stored: as recorded
