@@ -7,6 +7,8 @@ UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address the demo is served at, printed and used in its links (emails, calendar).
+DEMO_SITE_URL := $(or $(SITE_URL),http://$(HOST):$(PORT))
 # Tests run with production-like settings (DEBUG off) and a throwaway key.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef-0123456789abcdef SITE_URL=http://testserver
 
@@ -27,11 +29,11 @@ install: $(if $(filter .uv/bin/uv,$(UV)),.uv/bin/uv)
 
 demo: install
 	DEBUG=1 $(RUN) python manage.py migrate --no-input -v 0
-	DEBUG=1 $(RUN) python manage.py load_demo --shift-to-today
+	DEBUG=1 SITE_URL=$(DEMO_SITE_URL) $(RUN) python manage.py load_demo --shift-to-today
 	@echo
-	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the server, the worker and beat)."
+	@echo "Open $(DEMO_SITE_URL)/ (Ctrl-C stops the server, the worker and beat)."
 	@echo "Emails the demo sends (deadline reminders) are saved under $${DATA_DIR:-var}/emails/."
-	DEBUG=1 DEMO_ADDR=$(HOST):$(PORT) PYTHONUNBUFFERED=1 \
+	DEBUG=1 DEMO_ADDR=$(HOST):$(PORT) SITE_URL=$(DEMO_SITE_URL) PYTHONUNBUFFERED=1 \
 	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
 	  $(RUN) honcho -f Procfile.dev start
 

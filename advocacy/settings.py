@@ -279,6 +279,8 @@ LANGUAGES = [
     ("uk", _("Ukrainian")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Corrections to Django's formats for some languages (Korean puts 오전/오후 first).
+FORMAT_MODULE_PATH = ["cases.formats"]
 USE_I18N = True
 USE_TZ = True  # stored in UTC, shown in the user's time zone
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

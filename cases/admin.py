@@ -32,6 +32,17 @@ class StatusReasonForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the status changes; kept on the history record."),
     )
+    happened_on = forms.DateField(
+        label=_("When did the status change happen?"),
+        required=False,
+        help_text=_("The day it happened, not the day you record it. Empty: today."),
+    )
+    happened_precision = forms.ChoiceField(
+        label=_("Precision"),
+        choices=models.DatePrecision.choices,
+        initial=models.DatePrecision.DAY,
+        required=False,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +83,8 @@ class TrackedAdmin(SimpleHistoryAdmin):
 class StatusTrackedAdmin(TrackedAdmin):
     """Routes a status change through the model's service function."""
 
-    def change_status(self, obj, *, to: str, by, reason: str) -> None:
+    def change_status(self, obj, *, to: str, by, reason: str, **when) -> None:
+        """``when``: happened_on and happened_precision, as the status services take them."""
         raise NotImplementedError
 
     def save_model(self, request, obj, form, change):
@@ -83,7 +95,13 @@ class StatusTrackedAdmin(TrackedAdmin):
         new_status = getattr(obj, field)
         setattr(obj, field, obj._saved_status)
         self.change_status(
-            obj, to=new_status, by=request.user, reason=form.cleaned_data["change_reason"]
+            obj,
+            to=new_status,
+            by=request.user,
+            reason=form.cleaned_data["change_reason"],
+            happened_on=form.cleaned_data.get("happened_on"),
+            happened_precision=form.cleaned_data.get("happened_precision")
+            or models.DatePrecision.DAY,
         )
 
 
@@ -150,6 +168,7 @@ class PrisonerAdmin(StatusTrackedAdmin):
                     ("place_of_detention", "place_of_detention_sensitive"),
                     "custody_status",
                     "change_reason",
+                    ("happened_on", "happened_precision"),
                     "health_notes",
                 ]
             },
@@ -178,8 +197,8 @@ class PrisonerAdmin(StatusTrackedAdmin):
         ),
     ]
 
-    def change_status(self, obj, *, to, by, reason):
-        services.prisoner_change_custody(prisoner=obj, to=to, by=by, reason=reason)
+    def change_status(self, obj, *, to, by, reason, **when):
+        services.prisoner_change_custody(prisoner=obj, to=to, by=by, reason=reason, **when)
 
 
 # --- Cases -----------------------------------------------------------------------------------
@@ -211,6 +230,7 @@ class CaseAdmin(StatusTrackedAdmin):
         "summary",
         ("status", "priority"),
         "change_reason",
+        ("happened_on", "happened_precision"),
         "lead_organization",
         "prisoners",
         ("opened_on", "closed_on"),
@@ -222,8 +242,8 @@ class CaseAdmin(StatusTrackedAdmin):
             services.case_assign_reference(obj)
         super().save_model(request, obj, form, change)
 
-    def change_status(self, obj, *, to, by, reason):
-        services.case_change_status(case=obj, to=to, by=by, reason=reason)
+    def change_status(self, obj, *, to, by, reason, **when):
+        services.case_change_status(case=obj, to=to, by=by, reason=reason, **when)
 
     def has_delete_permission(self, request, obj=None):
         return _deletable(obj) and super().has_delete_permission(request, obj)
@@ -309,11 +329,12 @@ class PetitionAdmin(StatusTrackedAdmin):
         "summary",
         "status",
         "change_reason",
+        ("happened_on", "happened_precision"),
         ("response_received_on", "response_summary"),
     ]
 
-    def change_status(self, obj, *, to, by, reason):
-        services.petition_change_status(petition=obj, to=to, by=by, reason=reason)
+    def change_status(self, obj, *, to, by, reason, **when):
+        services.petition_change_status(petition=obj, to=to, by=by, reason=reason, **when)
 
 
 @admin.register(models.PetitionRequest)
@@ -359,7 +380,7 @@ class DeadlineAdmin(StatusTrackedAdmin):
     list_filter = ["status", "kind", "due_precision"]
     search_fields = ["title", "case__reference"]
     autocomplete_fields = ["case", "petition", "assignees"]
-    readonly_fields = ["completed_at"]
+    readonly_fields = ["completed_at", "status_changed_on", "status_changed_precision"]
 
     @admin.display(description=_("due"), ordering="due_on")
     def due_display(self, obj):
@@ -369,14 +390,23 @@ class DeadlineAdmin(StatusTrackedAdmin):
         obj.due_on = models.dates.period_end(obj.due_on, obj.due_precision)
         super().save_model(request, obj, form, change)
 
-    def change_status(self, obj, *, to, by, reason):
-        services.deadline_change_status(deadline=obj, to=to, by=by, reason=reason)
+    def change_status(self, obj, *, to, by, reason, **when):
+        services.deadline_change_status(deadline=obj, to=to, by=by, reason=reason, **when)
 
 
 class DocumentForm(forms.ModelForm):
     class Meta:
         model = models.Document
-        fields = ["case", "petition", "event", "file", "title", "description"]
+        fields = [
+            "case",
+            "petition",
+            "event",
+            "file",
+            "title",
+            "dated_on",
+            "dated_precision",
+            "description",
+        ]
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
@@ -411,6 +441,8 @@ class DocumentAdmin(TrackedAdmin):
             description=obj.description,
             petition=obj.petition,
             event=obj.event,
+            dated_on=obj.dated_on,
+            dated_precision=obj.dated_precision or models.DatePrecision.DAY,
         )
         obj.pk = stored.pk
         obj.__dict__.update(stored.__dict__)

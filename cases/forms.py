@@ -6,6 +6,7 @@ import zoneinfo
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -87,13 +88,53 @@ def formfield(db_field, **kwargs):
 
 
 def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's refusal beside the fields it names, or at the top of the form."""
+    """Show a service's refusal beside the fields it names, or at the top of the form.
+
+    Unlikely input (plausibility.ConfirmationNeeded) also offers the "Save anyway" box.
+    """
+    from cases.services.plausibility import ConfirmationNeeded
+
+    if isinstance(error, ConfirmationNeeded) and "confirmed" in form.fields:
+        form.needs_confirmation = True
     if hasattr(error, "error_dict"):
         for name, messages in error.message_dict.items():
             target = name if name in form.fields else None
             form.add_error(target, messages)
     else:
         form.add_error(None, error.messages)
+
+
+class ConfirmMixin(forms.Form):
+    """A "Save anyway" box, shown only once the service found the input unlikely (a date in
+    the future, a deadline already past: cases/services/plausibility.py). Its value goes to
+    the service as ``confirmed``."""
+
+    confirmed = forms.BooleanField(
+        label=_("Save anyway: the dates are right"),
+        required=False,
+    )
+    needs_confirmation = False
+
+
+class HappenedMixin(forms.Form):
+    """When a status change happened, as the person says (today unless they change it)."""
+
+    happened_on = forms.DateField(
+        label=_("When did this happen?"),
+        widget=DateInput(),
+        required=False,
+        help_text=_("The day it happened, not the day you record it. Both are kept."),
+    )
+    happened_precision = forms.ChoiceField(
+        label=_("Precision"),
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["happened_on"].initial = timezone.localdate()
 
 
 def _case_people_users(case: Case):
@@ -108,7 +149,7 @@ def _case_people_users(case: Case):
 
 
 # --- Cases -----------------------------------------------------------------------------------
-class CaseForm(forms.ModelForm):
+class CaseForm(ConfirmMixin, forms.ModelForm):
     class Meta:
         model = Case
         formfield_callback = formfield
@@ -152,8 +193,8 @@ class CaseForm(forms.ModelForm):
                 self.fields["lead_organization"].initial = only[0].pk
 
 
-class StatusForm(forms.Form):
-    """Move something to one of its allowed next statuses, saying why."""
+class StatusForm(ConfirmMixin, HappenedMixin, forms.Form):
+    """Move something to one of its allowed next statuses, saying why and when it happened."""
 
     to = forms.ChoiceField(label=_("New status"))
     reason = forms.CharField(
@@ -161,10 +202,20 @@ class StatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept on record with your name and the time."),
     )
+    field_order = ["to", "happened_on", "happened_precision", "reason"]
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to"].choices = choices
+
+    def happened(self) -> dict:
+        """What the status services take: when it happened, and the confirmation."""
+        data = self.cleaned_data
+        return {
+            "happened_on": data["happened_on"],  # empty: today
+            "happened_precision": data["happened_precision"] or DatePrecision.DAY,
+            "confirmed": data["confirmed"],
+        }
 
 
 class ShareForm(forms.Form):
@@ -220,12 +271,24 @@ class PersonUnlinkForm(forms.Form):
     )
 
 
-class PrisonerForm(forms.ModelForm):
+class PrisonerForm(ConfirmMixin, forms.ModelForm):
     change_reason = forms.CharField(
         label=_("Reason for the custody change"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the custody status changes."),
+    )
+    custody_changed_on = forms.DateField(
+        label=_("When did the custody change?"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("The day it happened, not the day you record it. Empty: today."),
+    )
+    custody_changed_precision = forms.ChoiceField(
+        label=_("Precision of the custody change date"),
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+        required=False,
     )
 
     class Meta:
@@ -278,6 +341,8 @@ class PrisonerForm(forms.ModelForm):
             field.choices = [(v, label) for v, label in field.choices if v in keep]
         else:
             self.fields.pop("change_reason")
+            self.fields.pop("custody_changed_on")
+            self.fields.pop("custody_changed_precision")
 
     def clean_birth_year(self):
         year = self.cleaned_data.get("birth_year")
@@ -297,7 +362,7 @@ class PrisonerForm(forms.ModelForm):
 
 
 # --- Petitions -------------------------------------------------------------------------------
-class PetitionForm(forms.ModelForm):
+class PetitionForm(ConfirmMixin, forms.ModelForm):
     legal_bases = forms.MultipleChoiceField(
         label=_("Legal bases"),
         choices=LegalBasis.choices,
@@ -400,10 +465,35 @@ class PetitionStatusForm(StatusForm):
         widget=DateInput(),
         help_text=_("Adds a reply-due deadline with reminders."),
     )
+    field_order = [  # the answer first: its date is when the change happened
+        "to",
+        "response_received_on",
+        "response_summary",
+        "happened_on",
+        "happened_precision",
+        "reason",
+        "expect_reply_by",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["happened_on"].help_text = _(
+            "The day it happened, not the day you record it. Left as today with a response "
+            "date given: the response date."
+        )
+
+    def happened(self) -> dict:
+        """An answer happened when it was received, unless the person says otherwise."""
+        values = super().happened()
+        if self.cleaned_data.get("response_received_on") and "happened_on" not in (
+            self.changed_data
+        ):
+            values["happened_on"] = None  # the service takes the response date
+        return values
 
 
 # --- Events ----------------------------------------------------------------------------------
-class EventForm(forms.ModelForm):
+class EventForm(ConfirmMixin, forms.ModelForm):
     class Meta:
         model = Event
         formfield_callback = formfield
@@ -441,7 +531,7 @@ class EventForm(forms.ModelForm):
         return cleaned
 
 
-class QuickEventForm(forms.ModelForm):
+class QuickEventForm(ConfirmMixin, forms.ModelForm):
     class Meta:
         model = Event
         fields = ["kind", "occurred_on", "occurred_on_precision", "title"]
@@ -511,7 +601,7 @@ class ReminderDaysField(forms.CharField):
         return sorted(days, reverse=True)
 
 
-class DeadlineForm(forms.ModelForm):
+class DeadlineForm(ConfirmMixin, forms.ModelForm):
     reminder_days = ReminderDaysField(
         label=_("Remind this many days before"),
         required=False,
@@ -562,9 +652,24 @@ class DeadlineForm(forms.ModelForm):
 
 
 # --- Documents -------------------------------------------------------------------------------
-class DocumentForm(forms.Form):
+class DocumentForm(ConfirmMixin, forms.Form):
     file = forms.FileField(label=_("File"))
     title = forms.CharField(label=_("Title"), max_length=300, required=False)
+    dated_on = forms.DateField(
+        label=_("Date of the document"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "The letter's or statement's own date, not today's. Empty: the petition's filing "
+            "date or the event's date, if it belongs to one; otherwise the upload day."
+        ),
+    )
+    dated_precision = forms.ChoiceField(
+        label=_("Precision"),
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+        required=False,
+    )
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -1,10 +1,12 @@
 """The admin writes through the services: a status change needs a reason and is on record."""
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from cases.models import Document, Petition
+from cases.models import Document, Petition, TimelineEntry
 from tests import factories
 
 
@@ -172,3 +174,24 @@ def test_every_model_has_admin_list_add_and_history_pages(admin_client, case, ed
         assert (
             admin_client.get(reverse("admin:cases_case_history", args=[case.pk])).status_code == 200
         )
+
+
+@pytest.mark.django_db
+def test_admin_status_change_says_when_it_happened(admin_client, case, editor):
+    petition = factories.make_petition(case=case, by=editor)
+    url = reverse("admin:cases_petition_change", args=[petition.pk])
+    response = admin_client.post(
+        url,
+        petition_form(
+            petition,
+            status="acknowledged",
+            change_reason="Receipt by email",
+            happened_on="2026-01-08",
+            happened_precision="day",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    petition.refresh_from_db()
+    assert petition.status_changed_on == dt.date(2026, 1, 8)
+    entry = TimelineEntry.objects.get(kind="status", petition=petition)
+    assert entry.happened_on == dt.date(2026, 1, 8)

@@ -299,7 +299,7 @@ def test_every_change_a_timeline_shows_shows_at_once(case, coordinator, client):
     assert "Granted" in page()
     coordinator.username = "renamed-coordinator"
     coordinator.save()
-    assert "logged by renamed-coordinator" in page()
+    assert "by renamed-coordinator" in page()  # "recorded on … by …"
 
 
 @pytest.mark.django_db
@@ -331,3 +331,37 @@ def test_a_deleted_event_leaves_the_cached_timeline_at_once(case, coordinator, c
     event.delete()  # as the admin does
     page = client.get(url).content.decode()
     assert "Call 1" not in page and "Call 0" in page
+
+
+@pytest.mark.django_db
+def test_the_deadline_filter_counts_open_deadlines_and_both_views_agree(client, case, coordinator):
+    """Asking for deadlines shows the open ones too (they are pinned above the unfiltered
+    stream), and /cases/<id>/timeline/ is the same timeline, filters and open deadlines
+    included."""
+    for day in (8, 9, 10):
+        factories.make_deadline(
+            case=case, by=coordinator, title=f"Open deadline {day}", due_on=dt.date(2027, 1, day)
+        )
+    done = factories.make_deadline(case=case, by=coordinator, title="Closed deadline")
+    services.deadline_change_status(deadline=done, to="done", by=coordinator, reason="Went")
+    assert [e.deadline.title for e in case_timeline(case).entries if e.kind == "deadline"] == [
+        "Closed deadline"
+    ]
+    only = case_timeline(case, kinds=["deadline"], newest_first=False).entries
+    assert [e.deadline.title for e in only] == [
+        "Closed deadline",
+        "Open deadline 8",
+        "Open deadline 9",
+        "Open deadline 10",
+    ]
+    client.force_login(coordinator)
+    detail = client.get(reverse("cases:case-detail", args=[case.pk]), {"kind": "deadline"})
+    page = client.get(reverse("cases:case-timeline", args=[case.pk]), {"kind": "deadline"})
+    for response in (detail, page):
+        html = response.content.decode()
+        timeline = html[html.index('id="timeline-list"') :]
+        assert "Nothing matches" not in html
+        assert all(f"Open deadline {day}" in timeline for day in (8, 9, 10))
+        assert 'name="kind" value="deadline"' in html  # the filters
+        pinned = html[html.index('id="deadlines-heading"') : html.index('id="timeline-heading"')]
+        assert "Open deadline 8" in pinned

@@ -6,9 +6,12 @@ from typing import ClassVar
 from django.db import models
 from django.utils.encoding import force_str
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .chain import ChainedRecord
+from .constraints import ConstraintMessagesMixin
+from .dates import DatePrecision
 
 
 def history() -> HistoricalRecords:
@@ -69,7 +72,7 @@ class TrackedQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
-class StatusTrackedModel(ChoiceDisplayMixin, models.Model):
+class StatusTrackedModel(ChoiceDisplayMixin, ConstraintMessagesMixin, models.Model):
     """A model whose status may change only through a service that records the reason.
 
     The service marks the instance with ``_status_change_allowed`` before saving; any other
@@ -77,6 +80,19 @@ class StatusTrackedModel(ChoiceDisplayMixin, models.Model):
     """
 
     status_field: ClassVar[str] = "status"
+
+    # When the latest status change happened, as the person recording it said (with its
+    # precision); the history row's own date is when it was recorded. Empty on rows whose
+    # status has not changed since they were created (or before this was kept).
+    status_changed_on = models.DateField(_("status changed on"), null=True, blank=True)
+    # NULL, not "": a column added to chained history tables (chain.ADDED_AFTER_CHAINING).
+    status_changed_precision = models.CharField(  # noqa: DJ001
+        _("precision of the status change date"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        null=True,
+        blank=True,
+    )
 
     objects = TrackedQuerySet.as_manager()
 
@@ -107,7 +123,7 @@ class StatusTrackedModel(ChoiceDisplayMixin, models.Model):
         self._status_change_allowed = False
 
 
-class TimestampedModel(ChoiceDisplayMixin, models.Model):
+class TimestampedModel(ChoiceDisplayMixin, ConstraintMessagesMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -87,9 +87,18 @@ def content_fields(model: type[models.Model]) -> list[models.Field]:
 # their hashes; any other value is covered like every other column. A column added to a
 # chained table must be listed here (tests/test_audit_chain.py compares the tables with their
 # state at 0006). Keyed by table, then column; values as ``canonical_value`` writes them.
+_HAPPENED = {"status_changed_on": None, "status_changed_precision": None}  # 0011
 LATE_COLUMNS: dict[str, dict[str, str | None]] = {
     "cases_accesslog": {"prisoner_id": None},
-    "cases_historicalprisoner": {"owner_id": None, "place_of_detention_sensitive": "false"},
+    "cases_historicalcase": _HAPPENED,
+    "cases_historicaldeadline": _HAPPENED,
+    "cases_historicaldocument": {"dated_on": None, "dated_precision": None},
+    "cases_historicalpetition": _HAPPENED,
+    "cases_historicalprisoner": {
+        **_HAPPENED,
+        "owner_id": None,
+        "place_of_detention_sensitive": "false",
+    },
 }
 
 

@@ -1,5 +1,10 @@
 """Imprecise dates: a date stored beside its precision, rendered without inventing a day.
 
+This is the one date renderer: templates (the ``fuzzy_date``, ``day`` and ``moment`` tags
+and filters of ``cases_tags``), emails, calendars and exports render every date through
+``format_fuzzy_date`` (a date with its precision), ``format_day`` (a date known to the day)
+or ``format_moment`` (a recorded date and time, in the reader's time zone).
+
 "March 2025" is stored as (2025-03-01, month) when it says when something happened, and a
 deadline "by April 2026" as (2026-04-30, month): the stored day is the one the statement is
 certain by (the start of the period for what happened, the end of it for what is due). The day
@@ -10,7 +15,7 @@ import calendar
 import datetime as dt
 
 from django.db import models
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -58,3 +63,18 @@ def format_fuzzy_date(value: dt.date | None, precision: str, *, by: bool = False
             return gettext("by end of %(year)s") % {"year": value.year}
         return str(value.year)
     return formats.date_format(value, "DATE_FORMAT")
+
+
+def format_day(value: dt.date | None) -> str:
+    """A date known to the day ("Jan. 8, 2026" in the active language)."""
+    return format_fuzzy_date(value, DatePrecision.DAY)
+
+
+def format_moment(value: dt.datetime | None) -> str:
+    """When something was recorded, in the active time zone ("Jan. 8, 2026, 9:02 a.m.";
+    Korean "2026년 1월 8일 오전 9:02")."""
+    if value is None:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return formats.date_format(value, "DATETIME_FORMAT")

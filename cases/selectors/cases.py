@@ -9,7 +9,6 @@ from django.db import connection
 from django.db.models import (
     Count,
     Exists,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -168,9 +167,14 @@ def _open_deadlines() -> QuerySet[Deadline]:
 def _as_listed(cases: QuerySet[Case]) -> QuerySet[Case]:
     """What the list shows (and sorts on), and no more: no summaries; of people their code
     and risk; the next open deadline."""
-    next_due = _open_deadlines().values("case").annotate(first=Min("due_on")).values("first")[:1]
+    # The next open deadline's day and its precision: the row shows "by end of April 2026",
+    # never a day the deadline does not hold.
+    soonest = _open_deadlines().order_by("due_on", "id")
     return (
-        cases.annotate(next_deadline=Subquery(next_due))
+        cases.annotate(
+            next_deadline=Subquery(soonest.values("due_on")[:1]),
+            next_deadline_precision=Subquery(soonest.values("due_precision")[:1]),
+        )
         .only(*_LISTED)
         .select_related("lead_organization")
         .prefetch_related(Prefetch("prisoners", Prisoner.objects.only("pk", "code", "risk_level")))

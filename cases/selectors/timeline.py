@@ -15,6 +15,7 @@ from cases.models import (
     TimelineEntry,
     TimelineVersion,
 )
+from cases.selectors.history import reason_display
 
 PAGE_SIZE = 50
 KIND_CHOICES = TimelineEntry.Kind.choices
@@ -48,6 +49,16 @@ def _field_label(entry: TimelineEntry) -> str:
     return str(model._meta.get_field(entry.field).verbose_name)
 
 
+def _recorded(entry: TimelineEntry) -> tuple:
+    """When the entry's fact was first recorded, and by whom (beside when it happened)."""
+    if entry.kind == TimelineEntry.Kind.EVENT and entry.event is not None:
+        return entry.event.created_at, entry.event.created_by or entry.actor
+    for name in ("petition", "deadline", "document"):
+        if entry.kind == name and getattr(entry, name) is not None:
+            return getattr(entry, name).created_at, entry.actor
+    return entry.recorded_at, entry.actor
+
+
 # What the template shows of each entry: the related rows in the same query or one more each.
 _RELATED = (
     "event__created_by",
@@ -78,11 +89,14 @@ def _entries(
     """The entries shown, filtered on the timeline table alone (no join).
 
     ``people`` are the ids of the case's people of concern, as a list or a subquery.
-    Open deadlines are not in the stream: they are pinned above it (see pinned_deadlines).
+    Open deadlines are not in the stream: they are pinned above it (see pinned_deadlines),
+    unless deadlines are asked for by kind: then every deadline is.
     """
     entries = TimelineEntry.objects.filter(Q(case=case) | Q(prisoner_id__in=people))
-    open_deadlines = Deadline.objects.filter(status=DeadlineStatus.OPEN).values("pk")
-    entries = entries.exclude(kind=TimelineEntry.Kind.DEADLINE, deadline_id__in=open_deadlines)
+    if not kinds or TimelineEntry.Kind.DEADLINE not in kinds:
+        # Pinned above the stream; asked for by kind ("Deadline"), they are in it too.
+        open_deadlines = Deadline.objects.filter(status=DeadlineStatus.OPEN).values("pk")
+        entries = entries.exclude(kind=TimelineEntry.Kind.DEADLINE, deadline_id__in=open_deadlines)
     if kinds:
         entries = entries.filter(kind__in=kinds)
     if prisoner is not None:
@@ -142,6 +156,8 @@ def case_timeline(
     )
     rows = [found[pk] for pk in ids if pk in found]
     for entry in rows:
+        entry.recorded_when, entry.recorded_by = _recorded(entry)
+        entry.reason = reason_display(entry.reason)
         if entry.kind in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.CHANGE):
             entry.field_label = _field_label(entry)
             entry.old_label = _label(entry, entry.old_value)

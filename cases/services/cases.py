@@ -14,6 +14,7 @@ from cases.models import (
     CaseReferenceCounter,
     CaseShare,
     CaseStatus,
+    DatePrecision,
     Deadline,
     DeadlineStatus,
     Event,
@@ -21,7 +22,9 @@ from cases.models import (
     Organization,
     Prisoner,
 )
+from cases.models.dates import format_day
 
+from . import plausibility
 from .actors import is_system_actor
 from .deadlines import deadline_update
 from .reminders import reminders_plan
@@ -97,8 +100,10 @@ def case_create(
     opened_on: dt.date | None = None,
     prisoners: Iterable[Prisoner] = (),
     reason: str = "Case opened",
+    confirmed: bool | None = None,
 ) -> Case:
     opened_on = opened_on or timezone.localdate()
+    plausibility.check([plausibility.happened("opened_on", opened_on)], confirmed=confirmed)
     case = Case(
         title=title,
         summary=summary,
@@ -119,11 +124,36 @@ def case_create(
     return case
 
 
-def case_change_status(*, case: Case, to: str, by: AbstractBaseUser, reason: str) -> Case:
-    """Open, advocate, monitor, close or reopen a case; closing dates it, reopening undates it."""
-    closed_on = timezone.localdate() if to == CaseStatus.CLOSED else None
-    if closed_on is not None and closed_on < case.opened_on:
-        closed_on = case.opened_on
+def case_change_status(
+    *,
+    case: Case,
+    to: str,
+    by: AbstractBaseUser,
+    reason: str,
+    happened_on: dt.date | None = None,
+    happened_precision: str = DatePrecision.DAY,
+    confirmed: bool | None = None,
+) -> Case:
+    """Open, advocate, monitor, close or reopen a case; closing dates it (the day it happened,
+    today if not given), reopening undates it."""
+    if happened_on is None:
+        # Not said: today, or the opening day for a case dated ahead of today.
+        happened_on = max(timezone.localdate(), case.opened_on)
+    closed_on = None
+    if to == CaseStatus.CLOSED:
+        if happened_precision != DatePrecision.DAY:
+            raise ValidationError({"happened_on": _("Give the exact day the case was closed.")})
+        closed_on = happened_on
+    plausibility.check(
+        [
+            plausibility.not_before(
+                "happened_on",
+                happened_on if happened_precision == DatePrecision.DAY else None,
+                case.opened_on,
+                _("The case was opened on %(date)s: this cannot have happened before."),
+            )
+        ]
+    )
     return apply_transition(
         instance=case,
         to=to,
@@ -131,6 +161,9 @@ def case_change_status(*, case: Case, to: str, by: AbstractBaseUser, reason: str
         reason=reason,
         transitions=CASE_TRANSITIONS,
         changes={"closed_on": closed_on},
+        happened_on=happened_on,
+        happened_precision=happened_precision,
+        confirmed=confirmed,
     )
 
 
@@ -155,6 +188,7 @@ def case_update(
     by: AbstractBaseUser,
     reason: str = "Edited",
     prisoners: Iterable[Prisoner] | None = None,
+    confirmed: bool | None = None,
     **fields,
 ) -> Case:
     """Edit a case's details (not its status or lead organization)."""
@@ -163,6 +197,18 @@ def case_update(
             raise ValueError(f"{forbidden} is not edited with case_update")
     for name, value in fields.items():
         setattr(case, name, value)
+    opened_after_closed = None
+    if case.closed_on is not None and case.opened_on and case.opened_on > case.closed_on:
+        opened_after_closed = plausibility.Finding(
+            "opened_on",
+            _("The case was closed on %(date)s: it cannot have been opened after that.")
+            % {"date": format_day(case.closed_on)},
+            error=True,
+        )
+    plausibility.check(
+        [plausibility.happened("opened_on", case.opened_on), opened_after_closed],
+        confirmed=confirmed,
+    )
     case.full_clean(exclude=["reference"])
     save_tracked(case, by=by, reason=reason)
     if prisoners is not None:
@@ -214,10 +260,8 @@ def case_unshare(*, share: CaseShare, by: AbstractBaseUser, reason: str) -> None
     share._history_user = by
     share._change_reason = reason
     share.delete()
-    ended = _("Share with %(organization)s ended: %(reason)s") % {
-        "organization": share.organization,
-        "reason": reason,
-    }
+    # Stored in English like every reason the system writes (history is append-only).
+    ended = f"Share with {share.organization} ended: {reason}"
     _unlink(
         case=case,
         prisoners=list(case.prisoners.filter(owner_id=organization_id)),

@@ -1,3 +1,4 @@
+import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -11,8 +12,10 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Document, Event, Petition
+from cases.models import Case, DatePrecision, Document, Event, Petition
+from cases.models.dates import period_start
 
+from . import plausibility
 from .transitions import save_tracked
 
 # What each allowed extension must look like inside, and the content type we serve it as.
@@ -121,12 +124,31 @@ def document_store(
     description: str = "",
     petition: Petition | None = None,
     event: Event | None = None,
+    dated_on: dt.date | None = None,
+    dated_precision: str = DatePrecision.DAY,
+    confirmed: bool | None = None,
 ) -> Document:
-    """Keep a file with a case: checked for size and type, hashed, stored under a random name."""
+    """Keep a file with a case: checked for size and type, hashed, stored under a random name.
+
+    ``dated_on`` is the document's own date (the letter's, not the upload's); without one, a
+    document of a petition is dated by its filing and one of an event by the event. The
+    timeline places it there.
+    """
     if petition is not None and petition.case_id != case.pk:
         raise ValidationError({"petition": _("The petition belongs to another case.")})
     if event is not None and event.case_id != case.pk:
         raise ValidationError({"event": _("The event belongs to another case.")})
+    if dated_precision not in DatePrecision.values:
+        raise ValidationError({"dated_on": _("Choose how precisely the date is known.")})
+    if dated_on is None and petition is not None and petition.filed_on is not None:
+        dated_on, dated_precision = petition.filed_on, DatePrecision.DAY
+    elif dated_on is None and event is not None:
+        dated_on, dated_precision = event.occurred_on, event.occurred_on_precision
+    if dated_on is not None:
+        dated_on = period_start(dated_on, dated_precision)
+    plausibility.check(
+        [plausibility.happened("dated_on", dated_on, dated_precision)], confirmed=confirmed
+    )
     checked = document_check_upload(upload)
     document = Document(
         case=case,
@@ -139,6 +161,8 @@ def document_store(
         size=checked.size,
         content_type=checked.content_type,
         uploaded_by=by,
+        dated_on=dated_on,
+        dated_precision=dated_precision if dated_on is not None else None,
     )
     document.file.save(f"{uuid.uuid4().hex}.{checked.extension}", upload, save=False)
     try:

@@ -7,6 +7,7 @@ from django.db import transaction
 from cases.models import Authority, Case, DatePrecision, Event, Organization, Prisoner
 from cases.models.dates import period_start
 
+from . import plausibility
 from .transitions import save_tracked
 
 
@@ -23,9 +24,12 @@ def event_log(
     authorities: Iterable[Authority] = (),
     prisoners: Iterable[Prisoner] = (),
     reason: str = "Logged",
+    confirmed: bool | None = None,
     **fields,
 ) -> Event:
-    """Log something that happened. "March 2025" is any day in March with precision "month"."""
+    """Log something that happened. "March 2025" is any day in March with precision "month".
+
+    A date in the future is logged only when ``confirmed`` (see plausibility)."""
     event = Event(
         case=case,
         kind=kind,
@@ -37,6 +41,10 @@ def event_log(
     )
     if event.occurred_on_precision != DatePrecision.DAY:
         event.occurred_at_time = None
+    plausibility.check(
+        [plausibility.happened("occurred_on", event.occurred_on, event.occurred_on_precision)],
+        confirmed=confirmed,
+    )
     event.full_clean()
     save_tracked(event, by=by, reason=reason)
     event.organizations.set(list(organizations))
@@ -54,6 +62,7 @@ def event_update(
     organizations: Iterable[Organization] | None = None,
     authorities: Iterable[Authority] | None = None,
     prisoners: Iterable[Prisoner] | None = None,
+    confirmed: bool | None = None,
     **fields,
 ) -> Event:
     for name, value in fields.items():
@@ -61,6 +70,10 @@ def event_update(
     event.occurred_on = period_start(event.occurred_on, event.occurred_on_precision)
     if event.occurred_on_precision != DatePrecision.DAY:
         event.occurred_at_time = None
+    plausibility.check(
+        [plausibility.happened("occurred_on", event.occurred_on, event.occurred_on_precision)],
+        confirmed=confirmed,
+    )
     event.full_clean()
     save_tracked(event, by=by, reason=reason)
     event._change_reason = reason

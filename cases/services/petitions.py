@@ -13,6 +13,7 @@ from cases.models import (
     PETITION_TRANSITIONS,
     Authority,
     Case,
+    DatePrecision,
     DeadlineKind,
     LegalBasis,
     Organization,
@@ -21,6 +22,7 @@ from cases.models import (
     PetitionStatus,
 )
 
+from . import plausibility
 from .documents import document_check_upload, document_store
 from .transitions import apply_transition, save_tracked
 
@@ -54,6 +56,29 @@ def clean_legal_bases(values: Iterable[str]) -> list[str]:
     return values
 
 
+def _response_not_before_filing(petition: Petition, field: str, response: dt.date | None):
+    if response is not None and petition.filed_on is None:
+        return plausibility.Finding(
+            field, _("A response needs the day the petition was filed."), error=True
+        )
+    return plausibility.not_before(
+        field,
+        response,
+        petition.filed_on,
+        _("The response cannot come before the petition was filed (%(date)s)."),
+    )
+
+
+def _date_findings(petition: Petition) -> list:
+    return [
+        plausibility.happened("filed_on", petition.filed_on),
+        plausibility.happened("response_received_on", petition.response_received_on),
+        _response_not_before_filing(
+            petition, "response_received_on", petition.response_received_on
+        ),
+    ]
+
+
 @transaction.atomic
 def petition_create(
     *,
@@ -68,6 +93,7 @@ def petition_create(
     status: str = PetitionStatus.DRAFT,
     reason: str = "",
     uploads: Iterable[File] = (),
+    confirmed: bool | None = None,
     **fields,
 ) -> Petition:
     """Log a petition with its requests and documents, all or nothing.
@@ -100,6 +126,7 @@ def petition_create(
         **fields,
     )
     petition.legal_bases = clean_legal_bases(petition.legal_bases)
+    plausibility.check(_date_findings(petition), confirmed=confirmed)
     petition.full_clean()
     default_reason = "Filed" if status == PetitionStatus.FILED else "Drafted"
     save_tracked(petition, by=by, reason=reason or default_reason)
@@ -116,7 +143,7 @@ def petition_create(
         item.full_clean()
         save_tracked(item, by=by, reason=reason or default_reason)
     for upload in uploads:
-        document_store(case=case, petition=petition, upload=upload, by=by)
+        document_store(case=case, petition=petition, upload=upload, by=by, confirmed=confirmed)
     return petition
 
 
@@ -129,14 +156,28 @@ def petition_update(
     filed_by: Iterable[Organization] | None = None,
     copied_to: Iterable[Authority] | None = None,
     requests: Iterable[RequestSpec] | None = None,
+    confirmed: bool | None = None,
     **fields,
 ) -> Petition:
     """Edit a petition and its requests (not its status: see petition_change_status)."""
     if "status" in fields:
         raise ValidationError({"status": _("Change the status with a reason instead.")})
+    if (
+        "filed_on" in fields
+        and fields["filed_on"] is None
+        and petition.status
+        not in (
+            PetitionStatus.DRAFT,
+            PetitionStatus.WITHDRAWN,
+        )
+    ):
+        raise ValidationError(
+            {"filed_on": _("A petition past its draft keeps the day it was filed.")}
+        )
     for name, value in fields.items():
         setattr(petition, name, value)
     petition.legal_bases = clean_legal_bases(petition.legal_bases)
+    plausibility.check(_date_findings(petition), confirmed=confirmed)
     petition.full_clean()
     save_tracked(petition, by=by, reason=reason)
     petition._change_reason = reason
@@ -182,17 +223,27 @@ def petition_change_status(
     response_received_on: dt.date | None = None,
     response_summary: str | None = None,
     expect_reply_by: dt.date | None = None,
+    happened_on: dt.date | None = None,
+    happened_precision: str = DatePrecision.DAY,
+    confirmed: bool | None = None,
 ) -> Petition:
     """Move a petition along (filed → acknowledged → granted ...), with the reason on record.
 
     Filing needs a filing date (today if none is given). A response date and summary may come
     with any answer from the authority. ``expect_reply_by`` adds a reply-due deadline.
+    ``happened_on`` is when the change happened; if not given, it is the response date (an
+    acknowledgement happened when it was received), the filing date for a filing, or today.
     """
     changes: dict[str, object] = {}
     if to == PetitionStatus.FILED and petition.filed_on is None:
-        changes["filed_on"] = filed_on or timezone.localdate()
+        changes["filed_on"] = filed_on or happened_on or timezone.localdate()
     elif filed_on is not None:
         changes["filed_on"] = filed_on
+    if happened_on is None:
+        happened_on = response_received_on or (
+            changes.get("filed_on") if to == PetitionStatus.FILED else None
+        )
+    filed = changes.get("filed_on", petition.filed_on)
     if response_received_on is not None or response_summary:
         if to not in _ANSWERED:
             raise ValidationError(
@@ -202,6 +253,32 @@ def petition_change_status(
             changes["response_received_on"] = response_received_on
         if response_summary:
             changes["response_summary"] = response_summary
+    plausibility.check(
+        [
+            plausibility.happened("filed_on", changes.get("filed_on")),
+            plausibility.happened("response_received_on", response_received_on),
+            plausibility.not_before(
+                "response_received_on",
+                response_received_on,
+                filed,
+                _("The response cannot come before the petition was filed (%(date)s)."),
+            ),
+            plausibility.not_before(
+                "happened_on",
+                happened_on,
+                filed if to != PetitionStatus.WITHDRAWN else None,
+                _("The petition was filed on %(date)s: this cannot have happened before."),
+            ),
+            plausibility.not_before(
+                "expect_reply_by",
+                expect_reply_by,
+                filed,
+                _("A reply cannot be due before the petition was filed (%(date)s)."),
+            ),
+            plausibility.due("expect_reply_by", expect_reply_by),
+        ],
+        confirmed=confirmed,
+    )
     with transaction.atomic():
         apply_transition(
             instance=petition,
@@ -210,6 +287,9 @@ def petition_change_status(
             reason=reason,
             transitions=PETITION_TRANSITIONS,
             changes=changes,
+            happened_on=happened_on,
+            happened_precision=happened_precision,
+            confirmed=confirmed,
         )
         if expect_reply_by is not None:
             from .deadlines import deadline_create
@@ -222,5 +302,6 @@ def petition_change_status(
                 title=_("Reply due: %(title)s") % {"title": petition.title},
                 due_on=expect_reply_by,
                 reason=reason,
+                confirmed=True,  # asked above
             )
     return petition

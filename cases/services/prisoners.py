@@ -1,12 +1,24 @@
+import datetime as dt
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cases import access
-from cases.models import CUSTODY_TRANSITIONS, Case, Organization, Prisoner
+from cases.models import CUSTODY_TRANSITIONS, Case, DatePrecision, Organization, Prisoner
 
+from . import plausibility
 from .transitions import apply_transition, save_tracked
+
+
+def _date_findings(prisoner: Prisoner) -> list:
+    return [
+        plausibility.happened("captured_on", prisoner.captured_on, prisoner.captured_on_precision),
+        plausibility.happened(
+            "wish_expressed_on", prisoner.wish_expressed_on, prisoner.wish_expressed_on_precision
+        ),
+    ]
 
 
 def _check_code_free(prisoner: Prisoner) -> None:
@@ -22,11 +34,18 @@ def _check_code_free(prisoner: Prisoner) -> None:
 
 
 def prisoner_create(
-    *, by: AbstractBaseUser, owner: Organization, code: str, reason: str = "Added", **fields
+    *,
+    by: AbstractBaseUser,
+    owner: Organization,
+    code: str,
+    reason: str = "Added",
+    confirmed: bool | None = None,
+    **fields,
 ) -> Prisoner:
     """Register a person of concern, owned by ``owner`` (the registering organization)."""
     prisoner = Prisoner(owner=owner, code=code, **fields)
     _check_code_free(prisoner)
+    plausibility.check(_date_findings(prisoner), confirmed=confirmed)
     prisoner.full_clean()
     save_tracked(prisoner, by=by, reason=reason)
     return prisoner
@@ -48,17 +67,28 @@ def prisoner_register(*, case: Case, by: AbstractBaseUser, code: str, **fields) 
 
 
 def prisoner_change_custody(
-    *, prisoner: Prisoner, to: str, by: AbstractBaseUser, reason: str, **changes
+    *,
+    prisoner: Prisoner,
+    to: str,
+    by: AbstractBaseUser,
+    reason: str,
+    happened_on: dt.date | None = None,
+    happened_precision: str = DatePrecision.DAY,
+    confirmed: bool | None = None,
+    **changes,
 ) -> Prisoner:
-    """Record a change of custody (detained → transferred, ...) with the reason for it.
+    """Record a change of custody (detained → transferred, ...) with the reason for it and
+    when it happened (today if not given).
 
     ``changes`` may carry fields that change with it, e.g. the new place of detention.
     """
     if "owner" in changes or "owner_id" in changes:
         raise ValueError("the owner of a person is not changed with a custody change")
+    for name, value in changes.items():
+        setattr(prisoner, name, value)
     if "code" in changes:
-        prisoner.code = changes["code"]
         _check_code_free(prisoner)
+    plausibility.check(_date_findings(prisoner), confirmed=confirmed)
     return apply_transition(
         instance=prisoner,
         to=to,
@@ -66,11 +96,19 @@ def prisoner_change_custody(
         reason=reason,
         transitions=CUSTODY_TRANSITIONS,
         changes=changes,
+        happened_on=happened_on,
+        happened_precision=happened_precision,
+        confirmed=confirmed,
     )
 
 
 def prisoner_update(
-    *, prisoner: Prisoner, by: AbstractBaseUser, reason: str = "Edited", **fields
+    *,
+    prisoner: Prisoner,
+    by: AbstractBaseUser,
+    reason: str = "Edited",
+    confirmed: bool | None = None,
+    **fields,
 ) -> Prisoner:
     """Edit a person's details; a custody change needs prisoner_change_custody (a reason)."""
     if "custody_status" in fields:
@@ -80,6 +118,7 @@ def prisoner_update(
     for name, value in fields.items():
         setattr(prisoner, name, value)
     _check_code_free(prisoner)
+    plausibility.check(_date_findings(prisoner), confirmed=confirmed)
     prisoner.full_clean()
     save_tracked(prisoner, by=by, reason=reason)
     return prisoner

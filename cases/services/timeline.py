@@ -46,6 +46,7 @@ NOTABLE_PRISONER_FIELDS = (
     "wish_destination",
     "risk_level",
 )
+WISH_FIELDS = ("wish_status", "wish_destination")
 
 
 def _day_of(moment: dt.datetime) -> dt.date:
@@ -65,10 +66,40 @@ def _links(instance) -> dict:
     raise TypeError(type(instance))
 
 
-def _upsert(kind: str, key: dict, **values) -> None:
+def _upsert(kind: str, key: dict, *, created: dict | None = None, **values) -> None:
+    """Refresh the entry, or write it with ``created`` too (who first recorded it)."""
     updated = TimelineEntry.objects.filter(kind=kind, **key).update(**values)
     if not updated:
-        TimelineEntry.objects.create(kind=kind, **key, **values)
+        TimelineEntry.objects.create(kind=kind, **key, **values, **(created or {}))
+
+
+_ANSWERED = {"acknowledged", "under_review", "granted", "partly_granted", "rejected"}
+
+
+def status_happened_on(instance, record, previous) -> tuple[dt.date, str]:
+    """When the status change of ``record`` happened, with its precision.
+
+    What the person said (``status_changed_on``); for a change recorded before that was
+    kept, the best date stored with it: the response date of an answer, the filing date of a
+    filing, the closing date of a case; otherwise the day it was recorded.
+    """
+    if record.status_changed_on is not None:
+        return record.status_changed_on, record.status_changed_precision or DatePrecision.DAY
+    new = getattr(record, instance.status_field)
+    if isinstance(instance, Petition):
+        response = record.response_received_on
+        if new in _ANSWERED and response and response != previous.response_received_on:
+            return response, DatePrecision.DAY
+        if new == "filed" and record.filed_on:
+            return record.filed_on, DatePrecision.DAY
+    if isinstance(instance, Case) and new == "closed" and record.closed_on:
+        return record.closed_on, DatePrecision.DAY
+    return _day_of(record.history_date), DatePrecision.DAY
+
+
+def _at(on: dt.date, moment: dt.datetime) -> dt.datetime | None:
+    """The recorded moment orders entries of the same day only when it is that day."""
+    return moment if on == _day_of(moment) else None
 
 
 def project(instance, record, previous) -> None:
@@ -111,6 +142,7 @@ def project(instance, record, previous) -> None:
             precision=instance.occurred_on_precision,
             happened_at=at,
             recorded_at=moment,
+            created={"actor_id": actor_id},
         )
     elif isinstance(instance, Petition):
         _upsert(
@@ -121,6 +153,7 @@ def project(instance, record, previous) -> None:
             precision=DatePrecision.DAY,
             happened_at=None if instance.filed_on else moment,
             recorded_at=moment,
+            created={"actor_id": actor_id},
         )
     elif isinstance(instance, Deadline):
         _upsert(
@@ -131,15 +164,18 @@ def project(instance, record, previous) -> None:
             precision=instance.due_precision,
             happened_at=None,
             recorded_at=moment,
+            created={"actor_id": actor_id},
         )
     elif isinstance(instance, Document) and history_type == "+":
         TimelineEntry.objects.create(
             kind=Kind.DOCUMENT,
             case_id=instance.case_id,
             document_id=instance.pk,
-            happened_on=_day_of(moment),
-            precision=DatePrecision.DAY,
-            happened_at=moment,
+            happened_on=instance.dated_on or _day_of(moment),
+            precision=(instance.dated_precision or DatePrecision.DAY)
+            if instance.dated_on
+            else DatePrecision.DAY,
+            happened_at=_at(instance.dated_on or _day_of(moment), moment),
             recorded_at=moment,
             actor_id=actor_id,
             history_id=record.pk,
@@ -151,10 +187,23 @@ def project(instance, record, previous) -> None:
     changed = [instance.status_field]
     if isinstance(instance, Prisoner):
         changed += NOTABLE_PRISONER_FIELDS
+    # What changed with the status happened when the status changed; other changes, when
+    # they were recorded.
+    status_changed = getattr(previous, instance.status_field) != getattr(
+        record, instance.status_field
+    )
+    if status_changed:
+        on, precision = status_happened_on(instance, record, previous)
+    else:
+        on, precision = _day_of(moment), DatePrecision.DAY
     for name in changed:
         old, new = getattr(previous, name), getattr(record, name)
         if old == new:
             continue
+        when = (on, precision)
+        if not status_changed and name in WISH_FIELDS and record.wish_expressed_on:
+            # A wish changes when it was expressed, as the record says.
+            when = (record.wish_expressed_on, record.wish_expressed_on_precision)
         if name == "place_of_detention" and (
             record.place_of_detention_sensitive or previous.place_of_detention_sensitive
         ):
@@ -165,9 +214,9 @@ def project(instance, record, previous) -> None:
             field=name,
             old_value=old or "",
             new_value=new or "",
-            happened_on=_day_of(moment),
-            precision=DatePrecision.DAY,
-            happened_at=moment,
+            happened_on=when[0],
+            precision=when[1],
+            happened_at=_at(when[0], moment),
             recorded_at=moment,
             actor_id=actor_id,
             reason=reason,

@@ -1,13 +1,18 @@
 """The one place where a tracked status changes: checks the transition, records who and why."""
 
+import datetime as dt
 from collections.abc import Mapping
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models.base import StatusTrackedModel
+from cases.models.dates import DatePrecision, period_start
+
+from . import plausibility
 
 
 def allowed_next(instance: StatusTrackedModel, transitions: Mapping[str, frozenset[str]]) -> list:
@@ -36,13 +41,25 @@ def apply_transition(
     reason: str,
     transitions: Mapping[str, frozenset[str]],
     changes: Mapping[str, object] | None = None,
+    happened_on: dt.date | None = None,
+    happened_precision: str = DatePrecision.DAY,
+    confirmed: bool | None = None,
 ) -> StatusTrackedModel:
     """Move ``instance`` to status ``to`` and save it with ``changes``, as one history row.
 
+    ``happened_on`` (with its precision) is when the change happened, as the person says
+    (today if not given); the history row's date is when it was recorded. Both are kept.
     The current status is read under a row lock, so two people changing the same status at
     once cannot both succeed from the same starting point.
     """
     reason = clean_reason(reason)
+    if happened_precision not in DatePrecision.values:
+        raise ValidationError({"happened_on": _("Choose how precisely the date is known.")})
+    happened_on = period_start(happened_on or timezone.localdate(), happened_precision)
+    plausibility.check(
+        [plausibility.happened("happened_on", happened_on, happened_precision)],
+        confirmed=confirmed,
+    )
     field = instance.status_field
     model = type(instance)
     with transaction.atomic():
@@ -65,6 +82,8 @@ def apply_transition(
         for name, value in (changes or {}).items():
             setattr(instance, name, value)
         setattr(instance, field, to)
+        instance.status_changed_on = happened_on
+        instance.status_changed_precision = happened_precision
         instance._saved_status = current
         instance._status_change_allowed = True
         instance._change_reason = reason

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases.models import format_fuzzy_date
+from cases.models.dates import format_day, format_moment
 
 register = template.Library()
 
@@ -12,6 +13,18 @@ register = template.Library()
 @register.simple_tag
 def fuzzy_date(value, precision, by=False):
     return format_fuzzy_date(value, precision, by=by)
+
+
+@register.filter
+def day(value) -> str:
+    """A date known to the day, through the one date renderer (cases/models/dates.py)."""
+    return format_day(value)
+
+
+@register.filter
+def moment(value) -> str:
+    """A recorded date and time in the reader's time zone, through the one date renderer."""
+    return format_moment(value)
 
 
 @register.simple_tag
@@ -63,7 +76,17 @@ def names(items) -> str:
 
 @register.inclusion_tag("partials/field.html")
 def field(bound_field, css_class=""):
+    if bound_field.name == "confirmed":
+        return {"field": None}  # shown by confirm_box, when it is asked for
     return {"field": bound_field, "css_class": css_class}
+
+
+@register.inclusion_tag("partials/field.html")
+def confirm_box(form):
+    """The "Save anyway" box, once the input was found unlikely (plausibility warnings)."""
+    if not getattr(form, "needs_confirmation", False) or "confirmed" not in form.fields:
+        return {"field": None}
+    return {"field": form["confirmed"], "css_class": "confirm"}
 
 
 @register.simple_tag

@@ -164,6 +164,7 @@ def case_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 def case_status(request, pk):
     case = access.get_case_for(request.user, pk, level=Level.MANAGE)
+    current = case.get_status_display()
     form = StatusForm(request.POST or None, choices=services.allowed_next(case, CASE_TRANSITIONS))
     if request.method == "POST" and form.is_valid():
         response = run_service(
@@ -173,6 +174,7 @@ def case_status(request, pk):
                 to=form.cleaned_data["to"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                **form.happened(),
             ),
             success=_("Case status changed."),
             request=request,
@@ -183,7 +185,7 @@ def case_status(request, pk):
     return render(
         request,
         "cases/status_form.html",
-        {"form": form, "case": case, "subject": case, "current": case.get_status_display()},
+        {"form": form, "case": case, "subject": case, "current": current},
     )
 
 
@@ -368,6 +370,13 @@ def case_timeline(request, pk):
     context = _timeline_context(request, case, can_edit=level >= Level.EDIT)
     if request.htmx:
         return HttpResponse(context["timeline_html"])
+    today = timezone.localdate()
+    context.update(
+        timeline_page=True,
+        can_edit=level >= Level.EDIT,
+        pinned=timeline_selectors.pinned_deadlines(case, today=today),
+        prisoners=list(case.prisoners.all()),
+    )
     return render(request, "cases/timeline_page.html", context)
 
 

@@ -2,10 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect
 
 from cases.forms import apply_service_errors
+from cases.models.constraints import constraint_error, constraint_named_in
 
 
 def run_service(form, call, *, success: str | None, request, redirect_to):
@@ -18,6 +19,14 @@ def run_service(form, call, *, success: str | None, request, redirect_to):
             result = call()
     except ValidationError as error:
         apply_service_errors(form, error)
+        return None
+    except IntegrityError as error:
+        # A constraint the checks before did not catch (two people at once, say): its
+        # sentence on its field, never its name. Anything else is a bug and stays a 500.
+        name = constraint_named_in(str(error))
+        if name is None:
+            raise
+        apply_service_errors(form, constraint_error(name))
         return None
     if success:
         messages.success(request, success)

@@ -69,6 +69,7 @@ def deadline_edit(request, pk):
 def deadline_status(request, pk):
     deadline = access.get_for(request.user, Deadline.objects.all(), pk, level=Level.EDIT)
     choices = services.allowed_next(deadline, DEADLINE_TRANSITIONS)
+    current = deadline.get_status_display()
     wanted = request.GET.get("to")
     form = StatusForm(request.POST or None, choices=choices, initial={"to": wanted})
     if request.method == "POST" and form.is_valid():
@@ -79,6 +80,7 @@ def deadline_status(request, pk):
                 to=form.cleaned_data["to"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                **form.happened(),
             ),
             success=_("Deadline updated."),
             request=request,
@@ -93,7 +95,7 @@ def deadline_status(request, pk):
             "form": form,
             "case": deadline.case,
             "subject": deadline,
-            "current": deadline.get_status_display(),
+            "current": current,
         },
     )
 

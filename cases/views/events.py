@@ -38,6 +38,7 @@ def event_create(request, case_pk):
                 organizations=data.get("organizations", ()),
                 authorities=data.get("authorities", ()),
                 prisoners=data.get("prisoners", ()),
+                confirmed=data["confirmed"],
             ),
             # The quick add shows its result in the timeline it returns; no message needed.
             success=None if quick and request.htmx else _("Event logged."),

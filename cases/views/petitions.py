@@ -66,6 +66,7 @@ def petition_create(request, case_pk):
                 status=data["status"],
                 requests=[s for s in _request_specs(formset) if not s.delete],
                 uploads=data["documents"],
+                confirmed=data["confirmed"],
                 **_petition_fields(data),
             ),
             success=_("Petition logged."),
@@ -93,6 +94,7 @@ def petition_edit(request, pk):
                 petition=petition,
                 by=request.user,
                 requests=_request_specs(formset),
+                confirmed=data["confirmed"],
                 **_petition_fields(data),
             ),
             success=_("Petition saved."),
@@ -131,6 +133,8 @@ def petition_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def petition_status(request, pk):
     petition = access.get_for(request.user, Petition.objects.all(), pk, level=Level.EDIT)
+    # Read before the service runs: a refused change leaves the petition as it was.
+    current = petition.get_status_display()
     form = PetitionStatusForm(
         request.POST or None, choices=services.allowed_next(petition, PETITION_TRANSITIONS)
     )
@@ -146,6 +150,7 @@ def petition_status(request, pk):
                 response_received_on=data["response_received_on"],
                 response_summary=data["response_summary"],
                 expect_reply_by=data["expect_reply_by"],
+                **form.happened(),
             ),
             success=_("Petition status changed."),
             request=request,
@@ -160,6 +165,6 @@ def petition_status(request, pk):
             "form": form,
             "case": petition.case,
             "subject": petition,
-            "current": petition.get_status_display(),
+            "current": current,
         },
     )

@@ -107,6 +107,10 @@ def prisoner_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         reason = data.pop("change_reason", "")
+        happened = {
+            "happened_on": data.pop("custody_changed_on", None),
+            "happened_precision": data.pop("custody_changed_precision", None) or "day",
+        }
         new_custody = data.pop("custody_status")
         original = Prisoner.objects.get(pk=prisoner.pk)
         # The form wrote its values onto the instance; start again from the stored row.
@@ -115,7 +119,12 @@ def prisoner_edit(request, pk):
         def save():
             if new_custody != original.custody_status:
                 return services.prisoner_change_custody(
-                    prisoner=original, to=new_custody, by=request.user, reason=reason, **fields
+                    prisoner=original,
+                    to=new_custody,
+                    by=request.user,
+                    reason=reason,
+                    **happened,
+                    **fields,
                 )
             return services.prisoner_update(prisoner=original, by=request.user, **fields)
 

@@ -38,6 +38,7 @@ from cases.models import (
 from cases.services.petitions import RequestSpec
 
 PETITION_FILED_ON = dt.date(2026, 1, 3)  # Saturday before the Monday announcement
+ANNOUNCED_AFTER = dt.timedelta(days=2)  # the Monday announcement, the latest past event
 CASE_TITLE = "Two North Korean soldiers held in Ukraine: no forced repatriation"
 
 COALITION = "Association of Civil Society Organizations for North Korean Human Rights"
@@ -60,6 +61,24 @@ DEMO_USERS = [
 ]
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def shift_for(today: dt.date) -> tuple[dt.timedelta, int]:
+    """How far --shift-to-today moves the story: days by whole weeks, so that the petition
+    was filed on the latest Saturday whose Monday announcement lies in the past (the
+    follow-up visit is then the Thursday after, within three days either side of today);
+    months by whole months, as many as the filing moved ("March 2025" stays a month, and
+    stays before the filing)."""
+    latest = today - ANNOUNCED_AFTER
+    filed = latest - dt.timedelta(days=(latest.weekday() - PETITION_FILED_ON.weekday()) % 7)
+    months = (filed.year - PETITION_FILED_ON.year) * 12 + filed.month - PETITION_FILED_ON.month
+    return filed - PETITION_FILED_ON, months
+
+
 def demo_password(username: str) -> str:
     """A per-installation password: derived from SECRET_KEY, so stable across runs but not
     guessable on an installation whose secret key is secret."""
@@ -74,8 +93,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--shift-to-today",
             action="store_true",
-            help="Move every date by one offset so that the petition was filed two days ago "
-            "and the deadlines lie ahead.",
+            help="Move the dates to the present: days by whole weeks (the story's Saturday, "
+            "Monday and Thursday stay so), months by whole months, so that the petition was "
+            "filed on the latest Saturday that leaves its Monday announcement in the past.",
         )
         parser.add_argument(
             "--today",
@@ -87,11 +107,10 @@ class Command(BaseCommand):
     def handle(self, *args, shift_to_today: bool, today: dt.date | None, **options):
         if today is not None and not shift_to_today:
             raise CommandError("--today only makes sense with --shift-to-today.")
-        offset = dt.timedelta(0)
+        self.offset, self.months = dt.timedelta(0), 0
         if shift_to_today:
-            offset = ((today or timezone.localdate()) - dt.timedelta(days=2)) - PETITION_FILED_ON
+            self.offset, self.months = shift_for(today or timezone.localdate())
         self.actor = services.system_actor("load_demo")
-        self.offset = offset
         with transaction.atomic():
             orgs = self._organizations()
             authorities = self._authorities()
@@ -107,9 +126,17 @@ class Command(BaseCommand):
         self._print_users()
 
     # --- helpers ------------------------------------------------------------------------------
-    def d(self, year: int, month: int, day: int = 1) -> dt.date:
-        """A scenario date, moved by the --shift-to-today offset."""
+    def d(self, year: int, month: int, day: int) -> dt.date:
+        """A scenario day, moved by the --shift-to-today offset (whole weeks)."""
         return dt.date(year, month, day) + self.offset
+
+    def m(self, year: int, month: int) -> dt.date:
+        """A scenario month (its first day), moved by whole months."""
+        return add_months(dt.date(year, month, 1), self.months)
+
+    def month(self, year: int, month: int) -> str:
+        """A scenario month as the story's text names it ("March 2025"), moved with it."""
+        return self.m(year, month).strftime("%B %Y")
 
     def _get_or_create(self, model, lookup: dict, **defaults):
         instance = model.objects.filter(**lookup).first()
@@ -134,7 +161,7 @@ class Command(BaseCommand):
             kind=Organization.Kind.NGO,
             country="Republic of Korea",
             parent=coalition,
-            notes="Affiliate of the coalition; co-filed the January 2026 petition.",
+            notes=f"Affiliate of the coalition; co-filed the {self.month(2026, 1)} petition.",
         )
         partner = self._get_or_create(
             Organization,
@@ -165,7 +192,7 @@ class Command(BaseCommand):
         """The two men, registered by the committee that leads the case."""
         common = {
             "nationality": "Democratic People's Republic of Korea",
-            "captured_on": self.d(2025, 1),
+            "captured_on": self.m(2025, 1),
             "captured_on_precision": DatePrecision.MONTH,
             "captured_where": "Kursk region, Russia",
             "place_of_detention": "Kyiv (exact place not public)",
@@ -176,26 +203,27 @@ class Command(BaseCommand):
             "unhcr_registration": Registration.REQUESTED,
             "risk_level": RiskLevel.HIGH,
             "notes": "Name not public. At risk of severe punishment if returned to the DPRK "
-            "via Russia. Not under ICRC or UNHCR protection as of January 2026.",
+            f"via Russia. Not under ICRC or UNHCR protection as of {self.month(2026, 1)}.",
         }
         pow_a = self._get_or_create(
             Prisoner,
             {"code": "POW-A", "owner": owner},
             wish_status=WishStatus.CLEARLY_STATED,
-            wish_expressed_on=self.d(2025, 3),
+            wish_expressed_on=self.m(2025, 3),
             wish_expressed_on_precision=DatePrecision.MONTH,
             wish_source="Said clearly to a visiting South Korean lawmaker; repeated in a "
-            "handwritten letter released in December 2025.",
+            f"handwritten letter released in {self.month(2025, 12)}.",
             **common,
         )
         pow_b = self._get_or_create(
             Prisoner,
             {"code": "POW-B", "owner": owner},
             wish_status=WishStatus.CLEARLY_STATED,
-            wish_expressed_on=self.d(2025, 12),
+            wish_expressed_on=self.m(2025, 12),
             wish_expressed_on_precision=DatePrecision.MONTH,
-            wish_source="Handwritten letter attributed to him, released in December 2025; "
-            "in March 2025 he had told a visiting lawmaker he was still considering.",
+            wish_source=f"Handwritten letter attributed to him, released in "
+            f"{self.month(2025, 12)}; in {self.month(2025, 3)} he had told a visiting lawmaker "
+            "he was still considering.",
             **common,
         )
         return {"POW-A": pow_a, "POW-B": pow_b}
@@ -242,7 +270,8 @@ class Command(BaseCommand):
             lead_organization=orgs[COMMITTEE],
             summary=(
                 "Two North Korean soldiers, captured by Ukrainian forces in Russia's Kursk "
-                "region in January 2025, are held in Kyiv as prisoners of war. Both have said "
+                f"region in {self.month(2025, 1)}, are held in Kyiv as prisoners of war. Both "
+                "have said "
                 "they wish to go to South Korea. Returned to North Korea through Russia, they "
                 "could face severe punishment. The coalition asks Ukraine not to include them "
                 "in any prisoner exchange, to apply non-refoulement, to guarantee lawyer "
@@ -271,7 +300,7 @@ class Command(BaseCommand):
         self._event(
             case,
             Event.Kind.REPORT,
-            self.d(2025, 1),
+            self.m(2025, 1),
             DatePrecision.MONTH,
             "Captured by Ukrainian forces in Russia's Kursk region",
             "Both men were wounded when captured.",
@@ -288,7 +317,7 @@ class Command(BaseCommand):
         self._event(
             case,
             Event.Kind.TRANSFER,
-            self.d(2025, 1),
+            self.m(2025, 1),
             DatePrecision.MONTH,
             "Transferred to Kyiv and questioned by the SBU",
             prisoners=both,
@@ -297,7 +326,7 @@ class Command(BaseCommand):
         self._event(
             case,
             Event.Kind.VISIT,
-            self.d(2025, 3),
+            self.m(2025, 3),
             DatePrecision.MONTH,
             "South Korean lawmaker meets both men in Ukraine",
             "Yoo Yong-won (People Power Party) met both men during a visit to Ukraine. One said "
@@ -308,7 +337,7 @@ class Command(BaseCommand):
         self._event(
             case,
             Event.Kind.STATEMENT,
-            self.d(2025, 11),
+            self.m(2025, 11),
             DatePrecision.MONTH,
             "Foreign Ministry: the two are South Korean citizens under the Constitution",
             "Seoul accepts all who ask to come, has told Ukraine so through diplomatic "
@@ -318,7 +347,7 @@ class Command(BaseCommand):
         self._event(
             case,
             Event.Kind.LETTER,
-            self.d(2025, 12),
+            self.m(2025, 12),
             DatePrecision.MONTH,
             "Coalition releases handwritten letters from the two men",
             "Letters attributed to both men express the wish to go to South Korea.",
@@ -392,6 +421,7 @@ class Command(BaseCommand):
             to=CaseStatus.ACTIVE_ADVOCACY,
             by=self.actor,
             reason="Petition filed with the Coordination Headquarters",
+            happened_on=self.d(2026, 1, 3),
         )
 
         services.deadline_create(
@@ -412,8 +442,9 @@ class Command(BaseCommand):
             by=self.actor,
             kind=DeadlineKind.EXCHANGE_WINDOW,
             title="Prisoner-exchange arrangements between Kyiv and Moscow",
-            notes="Reported aim: arrangements completed by April. Only the month is known.",
-            due_on=self.d(2026, 4, 30),
+            notes=f"Reported aim: arrangements completed by {self.m(2026, 4):%B}. Only the "
+            "month is known.",
+            due_on=self.m(2026, 4),
             due_precision=DatePrecision.MONTH,
             assignees=[users["coordinator"]],
             reason="Demo data",
