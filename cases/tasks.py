@@ -48,3 +48,12 @@ def _catch_up_on_start(sender=None, **kwargs) -> None:
     dispatch_due_reminders.delay()
     replan_reminders.delay()
     dispatch_due_reminders.delay()
+
+
+@shared_task(name="cases.build_export")
+def build_export(export_id: int) -> str | None:
+    """Build one export (a big dossier); nothing if another run already has it."""
+    from cases.services.exports import export_build
+
+    export = export_build(export_id=export_id)
+    return export.status if export is not None else None

@@ -7,6 +7,7 @@ from cases.views import (
     deadlines,
     documents,
     events,
+    exports,
     home,
     petitions,
     prisoners,
@@ -59,5 +60,10 @@ urlpatterns = [
     path("people/<int:pk>/reveal/", prisoners.prisoner_reveal, name="prisoner-reveal"),
     path("documents/<int:pk>/", documents.document_detail, name="document-detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document-download"),
+    path("cases/<int:pk>/export/", exports.case_export, name="case-export"),
+    path("cases/export/", exports.case_list_export, name="case-list-export"),
+    path("exports/verify/", exports.export_verify, name="export-verify"),
+    path("exports/<int:pk>/", exports.export_detail, name="export-detail"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export-download"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

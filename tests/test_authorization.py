@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
+from cases.services import exports
 from cases.models import CaseShare, Reminder, ReminderStatus
 from tests import factories
 
@@ -60,6 +61,7 @@ TWO_FACTOR_OPTIONAL = {p: 403 for p in PERSONAS} | {"editor": 302, "viewer": 302
 HAS_DEVICE = SIGNED_IN | {"editor": 302, "viewer": 302}
 
 READ = policy(200, allowed=READERS)
+EXPORTER = {p: 404 for p in PERSONAS} | {"coordinator": 200, "anonymous": 302}
 EDIT = policy(200, allowed=WRITERS)
 MANAGE = policy(200, allowed=MANAGERS)
 
@@ -109,6 +111,14 @@ POLICIES = {
         policy(200, allowed=MANAGERS),
     ),
     "cases:document-detail": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
+    # Exports: any reader may open the form (an empty POST re-renders it with errors); who may
+    # export for which audience is tested in tests/test_dossiers.py. An export's page and
+    # file are the exporter's alone: anyone else gets 404, as for something that is not there.
+    "cases:case-export": (lambda w: {"pk": w["case"].pk}, READ, READ),
+    "cases:case-list-export": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:export-verify": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:export-detail": (lambda w: {"pk": w["export"].pk}, EXPORTER, NOT_ALLOWED),
+    "cases:export-download": (lambda w: {"pk": w["export"].pk}, EXPORTER, NOT_ALLOWED),
     "cases:document-download": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
     # The feed's secret is its URL: a wrong token is a 404 for everyone, signed in or not.
     # One's own two-factor settings. Every persona here has passed the second step (see
@@ -141,6 +151,8 @@ NOT_ABOUT_ONE_CASE = {
     "cases:settings",
     "cases:set-language",
     "cases:case-list",
+    "cases:case-list-export",
+    "cases:export-verify",
     "cases:case-create",
     "cases:calendar-feed",
     "cases:two-factor",
@@ -213,7 +225,20 @@ def _seed_case(lead, by, *, marker=""):
     Reminder.objects.filter(pk=reminder.pk).update(
         status=ReminderStatus.FAILED, attempts=8, last_error=f"{marker}550 mailbox unavailable"
     )
+    # An export of the case's timeline (a table: no PDF renderer needed here).
+    export = exports.export_build(
+        export_id=exports.export_request(
+            by=by,
+            case=case,
+            kind="timeline",
+            fmt="csv",
+            profile_key="internal",
+            audience=f"{marker}audience",
+            language="en",
+        ).pk
+    )
     return {
+        "export": export,
         "case": case,
         "prisoner": prisoner,
         "petition": petition,

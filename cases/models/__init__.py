@@ -11,6 +11,7 @@ from .deadlines import (
 )
 from .documents import Document
 from .events import Event
+from .exports import EXPORT_TRANSITIONS, Export, ExportStatus
 from .organizations import Authority, Membership, Organization
 from .petitions import (
     PETITION_TRANSITIONS,
@@ -37,6 +38,7 @@ __all__ = [
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
     "DEFAULT_REMINDER_DAYS",
+    "EXPORT_TRANSITIONS",
     "PETITION_TRANSITIONS",
     "AccessLog",
     "Authority",
@@ -52,6 +54,8 @@ __all__ = [
     "DeadlineStatus",
     "Document",
     "Event",
+    "Export",
+    "ExportStatus",
     "LegalBasis",
     "Membership",
     "Organization",

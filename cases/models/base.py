@@ -11,13 +11,13 @@ from simple_history.models import HistoricalRecords
 from .chain import ChainedRecord
 
 
-def history() -> HistoricalRecords:
+def history(**options) -> HistoricalRecords:
     """History for a domain model; the change reason is free text (who, when and *why*).
 
     Every history table is a hash chain (``ChainedRecord``, see chain.py).
     """
     return HistoricalRecords(
-        history_change_reason_field=models.TextField(null=True), bases=[ChainedRecord]
+        history_change_reason_field=models.TextField(null=True), bases=[ChainedRecord], **options
     )
 
 
