@@ -279,3 +279,19 @@ def test_documents_and_the_database_are_on_named_volumes(compose, services):
         assert f"documents:{data_dir}/documents" in services[name]["volumes"]
     assert "database:/var/lib/postgresql/data" in services["db"]["volumes"]
     assert {"database", "documents"} <= set(compose["volumes"])
+
+
+def test_the_image_has_what_pdf_dossiers_need():
+    # WeasyPrint loads Pango at run time; without it, or without fonts for Hangul and
+    # Cyrillic, dossiers fail or show empty boxes. .ci/run installs the same packages.
+    installed = " ".join(rest for instruction, rest in dockerfile() if instruction == "RUN")
+    ci = (ROOT / ".ci" / "run").read_text()
+    for package in (
+        "libpango-1.0-0",
+        "libpangoft2-1.0-0",
+        "libharfbuzz-subset0",
+        "fonts-noto-cjk",
+        "fonts-dejavu-core",
+    ):
+        assert package in installed, package
+        assert package in ci, package
