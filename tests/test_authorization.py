@@ -14,8 +14,8 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
-from cases.services import exports
 from cases.models import CaseShare, Reminder, ReminderStatus
+from cases.services import exports
 from tests import factories
 
 MARKER = "ZZMARKER"
