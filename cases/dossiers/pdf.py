@@ -28,7 +28,7 @@ from .profiles import Facet, Profile
 
 log = logging.getLogger(__name__)
 
-TIMELINE_CHUNK = 400
+TIMELINE_CHUNK = 1500
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 
 
