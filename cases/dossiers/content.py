@@ -350,8 +350,9 @@ def _line(entry: TimelineEntry, profile: Profile, full: bool) -> Line | None:
         filed = _("Petition filed") if petition.filed_on else _("Petition drafted")
         line.title = f"{filed}: {petition.title}"
         line.details.append(_("to %(authority)s") % {"authority": petition.addressed_to})
-        if full:
-            line.details.extend(r.get_kind_display() for r in petition.requests.all())
+        requests = [str(r.get_kind_display()) for r in petition.requests.all()]
+        if full and requests:
+            line.details.append(", ".join(requests))
     elif kind in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.CHANGE):
         if entry.subject == TimelineEntry.Subject.PRISONER and (
             entry.field == "place_of_detention" and Facet.PLACES_OF_DETENTION not in keeps
@@ -378,7 +379,7 @@ def _line(entry: TimelineEntry, profile: Profile, full: bool) -> Line | None:
         line.title = _("Document added: %(title)s") % {"title": entry.document.title}
         line.details.append(f"SHA-256 {entry.document.sha256}")
     elif kind == TimelineEntry.Kind.CASE_OPENED:
-        line.title = _("Case opened")
+        line.kind, line.title = "", _("Case opened")
     if line.who and entry.happened_at:
         line.recorded = day(timezone.localdate(entry.happened_at))
     return line

@@ -25,7 +25,7 @@ class ExportForm(forms.Form):
             "Printed on every page."
         ),
     )
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=_("Language of the export"), choices=settings.LANGUAGES)
     output = forms.ChoiceField(label=_("What"), widget=forms.RadioSelect)
     include_annexes = forms.BooleanField(
         label=_("Append the documents (PDF annexes merged, images embedded, others listed)"),

@@ -226,3 +226,4 @@ def _stamp_pages(writer, stamp: Stamp, fetcher) -> None:
                 .translate(float(page.mediabox.left), float(page.mediabox.bottom))
             )
             page.merge_transformed_page(mark, move)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed

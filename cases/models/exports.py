@@ -59,7 +59,7 @@ class Export(StatusTrackedModel, TimestampedModel):
         on_delete=models.PROTECT,
         related_name="exports",
     )
-    language = models.CharField(_("language"), max_length=8)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     include_annexes = models.BooleanField(_("documents appended"), default=False)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     requested_by = models.ForeignKey(

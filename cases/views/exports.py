@@ -171,6 +171,7 @@ def export_verify(request):
         upload = form.cleaned_data["file"]
         result = export_services.export_identify(upload)
         export = result.export
+        result.profile = PROFILES.get(export.profile) if export else None
         # Which case and audience only to someone who may read the case; anyone else learns
         # that the file is genuine, not what it is about.
         result.may_see = export is not None and (
