@@ -617,3 +617,21 @@ def test_the_timeline_as_xlsx(canary_case, coordinator):
     assert c("event_source") not in cells
     assert c("case_reason") not in cells
     assert "March 2025" in cells
+
+
+def test_a_server_without_weasyprint_is_told_why(monkeypatch, client, canary_case, coordinator):
+    # As on a machine without Pango: importing WeasyPrint fails. Nothing else imports it, so
+    # the application runs; the export page says what is missing.
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    dossier_pdf.weasyprint_missing.cache_clear()
+    try:
+        message = dossier_pdf.weasyprint_missing()
+        assert "PDF dossiers need WeasyPrint and the Pango library" in message
+        assert "apt-get install libpango-1.0-0" in message
+        client.force_login(coordinator)
+        page = client.get(reverse("cases:case-export", args=[canary_case.pk])).content.decode()
+        assert "PDF dossiers are not available on this server." in page
+    finally:
+        dossier_pdf.weasyprint_missing.cache_clear()
