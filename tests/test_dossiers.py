@@ -635,3 +635,36 @@ def test_a_server_without_weasyprint_is_told_why(monkeypatch, client, canary_cas
         assert "PDF dossiers are not available on this server." in page
     finally:
         dossier_pdf.weasyprint_missing.cache_clear()
+
+
+def test_a_build_left_by_a_dead_worker_is_taken_over_after_the_time_limit(
+    canary_case, coordinator, settings
+):
+    import time_machine
+    from django.utils import timezone
+
+    from cases.models import EXPORT_TRANSITIONS
+    from cases.services.transitions import apply_transition
+
+    export = exports.export_request(
+        by=coordinator,
+        case=canary_case,
+        kind="timeline",
+        fmt="csv",
+        profile_key="internal",
+        audience="us",
+        language="en",
+    )
+    apply_transition(  # a worker claimed it, then died
+        instance=export,
+        to="running",
+        by=coordinator,
+        reason="building",
+        transitions=EXPORT_TRANSITIONS,
+    )
+    assert exports.export_build(export_id=export.pk) is None  # it may still be running
+    later = timezone.now() + dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    with time_machine.travel(later):
+        built = exports.export_build(export_id=export.pk)
+    assert built.status == "done"
+    assert AccessLog.objects.filter(action=AccessLog.Action.EXPORT).count() == 1

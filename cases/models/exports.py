@@ -12,9 +12,10 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# running -> running: a build taken over from a worker that died (cases.services.exports).
 EXPORT_TRANSITIONS: dict[str, frozenset[str]] = {
     ExportStatus.PENDING: frozenset({ExportStatus.RUNNING, ExportStatus.FAILED}),
-    ExportStatus.RUNNING: frozenset({ExportStatus.DONE, ExportStatus.FAILED}),
+    ExportStatus.RUNNING: frozenset({ExportStatus.RUNNING, ExportStatus.DONE, ExportStatus.FAILED}),
     ExportStatus.DONE: frozenset(),
     ExportStatus.FAILED: frozenset(),
 }

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -171,11 +172,21 @@ def watermark(export: Export, on: dt.date) -> str:
 
 
 def _claim(export_id: int) -> Export | None:
-    """Move a pending export to "running"; None if another run has it or it is done."""
+    """Move a pending export to "running"; None if another run has it or it is done.
+
+    A run that started longer ago than the task's hard time limit was killed (with its
+    worker): its export is taken over. Tasks are acknowledged late, so the broker hands the
+    task of a dead worker to another one.
+    """
+    stale = timezone.now() - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     with transaction.atomic():
         export = (
             Export.objects.select_for_update(skip_locked=True)
-            .filter(pk=export_id, status=ExportStatus.PENDING)
+            .filter(pk=export_id)
+            .filter(
+                Q(status=ExportStatus.PENDING)
+                | Q(status=ExportStatus.RUNNING, updated_at__lt=stale)
+            )
             .first()
         )
         if export is None:
@@ -184,7 +195,7 @@ def _claim(export_id: int) -> Export | None:
             instance=export,
             to=ExportStatus.RUNNING,
             by=export.requested_by or system_actor("exports"),
-            reason="building",
+            reason="building" if export.status == ExportStatus.PENDING else "taken over",
             transitions=EXPORT_TRANSITIONS,
         )
     return export
