@@ -20,6 +20,12 @@ RUN uv sync --frozen --no-dev --no-install-project
 
 # --- Run: the application on a slim Python, as an unprivileged user --------------------------
 FROM ${PYTHON_IMAGE} AS app
+# PDF dossiers (WeasyPrint): Pango and HarfBuzz, and fonts that cover Latin, Cyrillic (DejaVu)
+# and Hangul (Noto CJK). Nothing is fetched at render time: fonts are local.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
 COPY --from=build /venv /venv

@@ -368,3 +368,31 @@ def may_edit_organization(user, organization) -> bool:
 def may_merge_directory(user) -> bool:
     """Merging duplicates moves every reference: for the staff who run the installation."""
     return _is_signed_in(user) and user.is_staff
+
+
+def may_export(user, case: Case | None, *, external: bool) -> bool:
+    """Whether the user may export this case (or, with ``case=None``, their case list).
+
+    The case list, which mixes cases of several lead organizations, is only exported for the
+    team or a partner (``external=False``). Any reader of a case may export it for their own
+    team or a partner. Sending it outside (an authority, ICRC/UNHCR, the public) is the lead
+    organization's decision: its editors and coordinators (and superusers) only. Identities
+    within an export follow ``may_see_identity`` person by person; every export is on the
+    access log.
+    """
+    if not _is_signed_in(user):
+        return False
+    if case is None:
+        return not external
+    level = case_level(user, case)
+    if level < Level.READ:
+        return False
+    if not external:
+        return True
+    if _sees_everything(user):
+        return True
+    return Membership.objects.filter(
+        user=user,
+        organization_id=case.lead_organization_id,
+        role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
+    ).exists()

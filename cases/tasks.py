@@ -98,3 +98,12 @@ def access_review_weekly() -> int:
 def purge_session_list() -> int:
     """Forget the session list's rows a month after the sessions ended."""
     return team.sessions_purge()
+
+
+@shared_task(name="cases.build_export")
+def build_export(export_id: int) -> str | None:
+    """Build one export (a big dossier); nothing if another run already has it."""
+    from cases.services.exports import export_build
+
+    export = export_build(export_id=export_id)
+    return export.status if export is not None else None

@@ -8,6 +8,7 @@ from cases.views import (
     directory,
     documents,
     events,
+    exports,
     home,
     petitions,
     prisoners,
@@ -124,5 +125,10 @@ urlpatterns = [
     path(
         "directory/authorities/<int:pk>/merge/", directory.authority_merge, name="authority-merge"
     ),
+    path("cases/<int:pk>/export/", exports.case_export, name="case-export"),
+    path("cases/export/", exports.case_list_export, name="case-list-export"),
+    path("exports/verify/", exports.export_verify, name="export-verify"),
+    path("exports/<int:pk>/", exports.export_detail, name="export-detail"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export-download"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

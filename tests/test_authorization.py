@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
 from cases.models import CaseShare, Membership, PersonLinkRequest, Reminder, ReminderStatus
+from cases.services import exports
 from tests import factories
 
 MARKER = "ZZMARKER"
@@ -88,6 +89,7 @@ DIRECTORY_COORDINATOR = {p: 403 for p in PERSONAS} | {"coordinator": 200, "anony
 STAFF_ONLY = {p: 403 for p in PERSONAS} | {"anonymous": 302}
 
 READ = policy(200, allowed=READERS)
+EXPORTER = {p: 404 for p in PERSONAS} | {"coordinator": 200, "anonymous": 302}
 EDIT = policy(200, allowed=WRITERS)
 MANAGE = policy(200, allowed=MANAGERS)
 OWNER_EDIT = policy(200, allowed={"coordinator", "editor"})
@@ -173,6 +175,14 @@ POLICIES = {
         policy(200, allowed=MANAGERS),
     ),
     "cases:document-detail": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
+    # Exports: any reader may open the form (an empty POST re-renders it with errors); who may
+    # export for which audience is tested in tests/test_dossiers.py. An export's page and
+    # file are the exporter's alone: anyone else gets 404, as for something that is not there.
+    "cases:case-export": (lambda w: {"pk": w["case"].pk}, READ, READ),
+    "cases:case-list-export": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:export-verify": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:export-detail": (lambda w: {"pk": w["export"].pk}, EXPORTER, NOT_ALLOWED),
+    "cases:export-download": (lambda w: {"pk": w["export"].pk}, EXPORTER, NOT_ALLOWED),
     "cases:document-download": (lambda w: {"pk": w["document"].pk}, READ, NOT_ALLOWED),
     # The feed's secret is its URL: a wrong token is a 404 for everyone, signed in or not.
     # One's own two-factor settings. Every persona here has passed the second step (see
@@ -261,6 +271,8 @@ NOT_ABOUT_ONE_CASE = {
     "cases:settings",
     "cases:set-language",
     "cases:case-list",
+    "cases:case-list-export",
+    "cases:export-verify",
     "cases:case-create",
     "cases:calendar-feed",
     "cases:two-factor",
@@ -354,12 +366,25 @@ def _seed_case(lead, by, *, marker=""):
     invitation = services.team.invitation_create(
         organization=lead, email=f"new{lead.pk}@example.org", role="viewer", by=by
     )
+    # An export of the case's timeline (a table: no PDF renderer needed here).
+    export = exports.export_build(
+        export_id=exports.export_request(
+            by=by,
+            case=case,
+            kind="timeline",
+            fmt="csv",
+            profile_key="internal",
+            audience=f"{marker}audience",
+            language="en",
+        ).pk
+    )
     return {
         "organization": lead,
         "authority": petition.addressed_to,
         "membership": Membership.objects.get(user=by, organization=lead),
         "invitation": invitation,
         "invitation_token": services.team.invitation_token(invitation),
+        "export": export,
         "case": case,
         "prisoner": prisoner,
         "petition": petition,

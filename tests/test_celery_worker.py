@@ -77,3 +77,46 @@ def test_a_worker_delivers_a_due_reminder_end_to_end(
         f"[{case.reference}] In 2 days: Follow-up visit ({visit.due_display})"
     )
     assert len(smtp_server.messages) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_builds_a_big_dossier_after_the_commit(
+    celery_on_redis, case, coordinator, settings, tmp_path, monkeypatch
+):
+    from cases.services import exports
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(exports, "BACKGROUND_TIMELINE_ENTRIES", 0)
+    with start_worker(celery_on_redis, pool="solo", perform_ping_check=False):
+        # A worker stopped by an earlier test closed kombu's shared producer pool for this
+        # broker: start from new pools.
+        from kombu import pools
+
+        pools.reset()
+        _forget_connections()
+        with transaction.atomic():
+            export = exports.export_request(
+                by=coordinator,
+                case=case,
+                kind="dossier",
+                fmt="pdf",
+                profile_key="internal",
+                audience="Us",
+                language="ko",
+            )
+            assert exports.export_runs_in_background(export)
+            exports.export_enqueue(export)
+            time.sleep(0.5)
+            export.refresh_from_db()
+            assert export.status == "pending"  # nothing is built before the commit
+
+        def done():
+            export.refresh_from_db()
+            return export.status == "done"
+
+        assert wait_for(done, timeout=60), export.error
+    assert export.progress == 100
+    assert export.access_log is not None
+    with export.file.open("rb") as handle:
+        assert handle.read(5) == b"%PDF-"

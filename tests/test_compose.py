@@ -309,3 +309,19 @@ def test_the_processes_connect_as_a_role_that_does_not_own_the_tables(services):
     from django.core.management import get_commands
 
     assert "grant_app_role" in get_commands()
+
+
+def test_the_image_has_what_pdf_dossiers_need():
+    # WeasyPrint loads Pango at run time; without it, or without fonts for Hangul and
+    # Cyrillic, dossiers fail or show empty boxes. .ci/run installs the same packages.
+    installed = " ".join(rest for instruction, rest in dockerfile() if instruction == "RUN")
+    ci = (ROOT / ".ci" / "run").read_text()
+    for package in (
+        "libpango-1.0-0",
+        "libpangoft2-1.0-0",
+        "libharfbuzz-subset0",
+        "fonts-noto-cjk",
+        "fonts-dejavu-core",
+    ):
+        assert package in installed, package
+        assert package in ci, package

@@ -17,6 +17,7 @@ from .deadlines import (
 )
 from .documents import Document
 from .events import Event
+from .exports import EXPORT_TRANSITIONS, Export, ExportStatus
 from .organizations import Authority, Membership, Organization
 from .petitions import (
     PETITION_TRANSITIONS,
@@ -46,6 +47,7 @@ __all__ = [
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
     "DEFAULT_REMINDER_DAYS",
+    "EXPORT_TRANSITIONS",
     "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
     "AccessLog",
@@ -65,6 +67,8 @@ __all__ = [
     "DeadlineStatus",
     "Document",
     "Event",
+    "Export",
+    "ExportStatus",
     "Invitation",
     "LegalBasis",
     "Membership",

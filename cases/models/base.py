@@ -14,13 +14,13 @@ from .constraints import ConstraintMessagesMixin
 from .dates import DatePrecision
 
 
-def history() -> HistoricalRecords:
+def history(**options) -> HistoricalRecords:
     """History for a domain model; the change reason is free text (who, when and *why*).
 
     Every history table is a hash chain (``ChainedRecord``, see chain.py).
     """
     return HistoricalRecords(
-        history_change_reason_field=models.TextField(null=True), bases=[ChainedRecord]
+        history_change_reason_field=models.TextField(null=True), bases=[ChainedRecord], **options
     )
 
 
