@@ -40,7 +40,7 @@ def test_views_in_one_session_are_one_row_and_reveals_stay_rows(client, coordina
     other.get(url)
     assert views.count() == 2
     # Each reveal is its own row.
-    prisoner = factories.PrisonerFactory(legal_name="Someone")
+    prisoner = factories.PrisonerFactory(legal_name="Someone", owner=case.lead_organization)
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
     for _ in range(2):
         client.post(reverse("cases:prisoner-reveal", args=[prisoner.pk]))

@@ -142,6 +142,7 @@ def canary_case(lead_org, coordinator, partner_org):
         case=case, organization=partner_org, level="read", by=coordinator, reason="works with us"
     )
     prisoner = factories.PrisonerFactory(
+        owner=lead_org,
         code=c("code"),
         legal_name=c("legal_name"),
         nationality=c("nationality"),
@@ -251,6 +252,26 @@ def test_each_profile_leaves_out_what_it_hides_and_keeps_the_rest(
         if (canary in text) != expected:
             wrong.append(f"{name} {'missing' if expected else 'LEAKED'}")
     assert not wrong, f"{profile} as {who}: {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("profile", "who", "shown"),
+    [
+        ("partner", "coordinator", False),
+        ("authority", "coordinator", False),
+        ("icrc_unhcr", "coordinator", True),
+        ("icrc_unhcr", "editor", False),
+        ("internal", "editor", False),
+    ],
+)
+def test_a_need_to_know_place_of_detention_goes_only_where_the_identity_goes(
+    canary_case, coordinator, editor, profile, who, shown
+):
+    prisoner = canary_case.prisoners.get()
+    services.prisoner_update(prisoner=prisoner, by=coordinator, place_of_detention_sensitive=True)
+    user = {"coordinator": coordinator, "editor": editor}[who]
+    text = pdf_text(export_file(canary_case, user, profile))
+    assert (c("place_of_detention") in text) == shown
 
 
 @pytest.mark.parametrize("profile", sorted(KEEPS))

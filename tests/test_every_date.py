@@ -86,6 +86,7 @@ def imprecise(time_machine, settings, tmp_path, case, coordinator):
         happened_precision="month",
     )
     prisoner = factories.PrisonerFactory(
+        owner=case.lead_organization,
         code="POW-A",
         captured_on=dt.date(2025, 1, 1),
         captured_on_precision="month",
