@@ -10,11 +10,16 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_in, user_logged_out
-        from django.db.models.signals import post_save, pre_delete
+        from django.db.models.signals import post_delete, post_save, pre_delete
         from simple_history.signals import post_create_historical_record
 
         from cases.services.audit_chain import refuse_deleting_audited_rows
-        from cases.services.team import on_signed_in, on_signed_out
+        from cases.services.team import (
+            on_preferences_changed,
+            on_signed_in,
+            on_signed_out,
+            on_two_factor_changed,
+        )
         from cases.services.timeline import on_history_row, on_user_saved
 
         post_create_historical_record.connect(on_history_row, dispatch_uid="cases.timeline")
@@ -28,3 +33,13 @@ class CasesConfig(AppConfig):
         # A new session goes on the user's list of sessions as it starts.
         user_logged_in.connect(on_signed_in, dispatch_uid="cases.team.sessions")
         user_logged_out.connect(on_signed_out, dispatch_uid="cases.team.sessions.end")
+        # Sessions keep the reader's preferences and two-factor state for a minute; a change
+        # made anywhere drops them from the user's open sessions at once.
+        for signal in (post_save, post_delete):
+            signal.connect(
+                on_preferences_changed, sender="cases.UserProfile", dispatch_uid="cases.prefs"
+            )
+            for model in ("cases.Membership", "otp_totp.TOTPDevice"):
+                signal.connect(
+                    on_two_factor_changed, sender=model, dispatch_uid=f"cases.2fa.{model}"
+                )

@@ -23,9 +23,10 @@ def navigation(request):
             return False
         if getattr(user, "is_verified", lambda: True)():
             return False
-        from cases.security import two_factor_enabled, two_factor_required
+        from cases.security import two_factor_state
 
-        return two_factor_enabled(user) or two_factor_required(user)
+        enabled, required = two_factor_state(request)  # kept in the session for a minute
+        return enabled or required
 
     return {
         "LANGUAGE_CHOICES": settings.LANGUAGES,

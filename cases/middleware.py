@@ -12,20 +12,20 @@ from cases.services import profile_get
 # drops the copy at once (preferences_forget); another session of the same user follows within
 # PREFERENCES_TTL.
 PREFERENCES_TTL = 60
-_SESSION_KEY = "preferences"
+PREFERENCES_SESSION_KEY = "preferences"
 
 
 def preferences_forget(request) -> None:
-    request.session.pop(_SESSION_KEY, None)
+    request.session.pop(PREFERENCES_SESSION_KEY, None)
 
 
 def _preferences(request) -> tuple[str, str]:
     now = timezone.now().timestamp()
-    kept = request.session.get(_SESSION_KEY)
+    kept = request.session.get(PREFERENCES_SESSION_KEY)
     if isinstance(kept, list) and len(kept) == 3 and 0 <= now - kept[2] < PREFERENCES_TTL:
         return kept[0], kept[1]
     profile = profile_get(request.user)
-    request.session[_SESSION_KEY] = [profile.effective_time_zone, profile.language, now]
+    request.session[PREFERENCES_SESSION_KEY] = [profile.effective_time_zone, profile.language, now]
     return profile.effective_time_zone, profile.language
 
 

@@ -234,23 +234,23 @@ def code_verify(*, request, code: str) -> Device | None:
 # page. The session that changes it drops it at once (two_factor_state_forget); another session
 # of the same user sees a change (a new authenticator, a new coordinator role) within STATE_TTL.
 STATE_TTL = 60
-_STATE_SESSION_KEY = "two_factor_state"
+TWO_FACTOR_STATE_SESSION_KEY = "two_factor_state"
 
 
 def two_factor_state(request) -> tuple[bool, bool]:
     """(has an authenticator, must use one) for request.user, from the session if fresh."""
     now = timezone.now().timestamp()
-    kept = request.session.get(_STATE_SESSION_KEY)
+    kept = request.session.get(TWO_FACTOR_STATE_SESSION_KEY)
     if isinstance(kept, list) and len(kept) == 3 and 0 <= now - kept[2] < STATE_TTL:
         return bool(kept[0]), bool(kept[1])
     user = request.user
     enabled, required = two_factor_enabled(user), two_factor_required(user)
-    request.session[_STATE_SESSION_KEY] = [enabled, required, now]
+    request.session[TWO_FACTOR_STATE_SESSION_KEY] = [enabled, required, now]
     return enabled, required
 
 
 def two_factor_state_forget(request) -> None:
-    request.session.pop(_STATE_SESSION_KEY, None)
+    request.session.pop(TWO_FACTOR_STATE_SESSION_KEY, None)
 
 
 class SessionTouchMiddleware:

@@ -26,7 +26,7 @@ def _queries(client, url):
 
 def test_a_page_seen_again_pays_no_two_factor_profile_or_session_write(client, editor, clock):
     client.force_login(editor)
-    url = reverse("cases:settings")
+    url = reverse("cases:organization-list")  # a page that reads nothing of the user's own
     first = _queries(client, url)
     again = _queries(client, url)
     assert len(again) < len(first)
@@ -60,5 +60,22 @@ def test_a_new_coordinator_role_asks_for_two_factor_within_a_minute(
     assert client.get(reverse("cases:settings")).status_code == 200
     Membership.objects.filter(user=editor).update(role="coordinator")
     clock(seconds=61)
+    response = client.get(reverse("cases:settings"))
+    assert response.status_code == 302 and "two-factor" in response.url
+
+
+def test_a_change_made_elsewhere_reaches_open_sessions_at_once(client, editor, lead_org):
+    from cases import services
+    from cases.models import Membership
+
+    client.force_login(editor)
+    assert 'lang="en"' in client.get(reverse("cases:settings")).content.decode()
+    profile = services.profile_get(editor)
+    profile.language = "uk"
+    profile.save()  # as in the admin, or from another device
+    assert 'lang="uk"' in client.get(reverse("cases:settings")).content.decode()
+    membership = Membership.objects.get(user=editor)
+    membership.role = "coordinator"
+    membership.save()
     response = client.get(reverse("cases:settings"))
     assert response.status_code == 302 and "two-factor" in response.url

@@ -471,3 +471,35 @@ def sessions_purge(*, now: dt.datetime | None = None) -> int:
         Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, last_seen_at__lt=cutoff)
     )
     return stale.delete()[0]
+
+
+def sessions_forget(*, user_id: int, keys: tuple[str, ...]) -> None:
+    """Drop values kept in every open session of the user (the reader's preferences, the
+    two-factor state), so that a change made elsewhere (the admin, another device) shows in
+    those sessions at their next request instead of within the minute they are kept for."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session_keys = UserSession.objects.filter(user_id=user_id, ended_at__isnull=True).values_list(
+        "session_key", flat=True
+    )
+    for session_key in session_keys:
+        store = SessionStore(session_key=session_key)
+        if any(key in store for key in keys):
+            for key in keys:
+                store.pop(key, None)
+            store.save()
+
+
+def on_preferences_changed(sender, instance, **kwargs) -> None:
+    """post_save/post_delete of a profile: its sessions read it again."""
+    from cases.middleware import PREFERENCES_SESSION_KEY
+
+    sessions_forget(user_id=instance.user_id, keys=(PREFERENCES_SESSION_KEY,))
+
+
+def on_two_factor_changed(sender, instance, **kwargs) -> None:
+    """post_save/post_delete of an authenticator or a membership: the user's sessions check
+    again whether the second step is needed."""
+    from cases.security import TWO_FACTOR_STATE_SESSION_KEY
+
+    sessions_forget(user_id=instance.user_id, keys=(TWO_FACTOR_STATE_SESSION_KEY,))

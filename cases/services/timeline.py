@@ -196,6 +196,11 @@ def project(instance, record, previous) -> None:
         on, precision = status_happened_on(instance, record, previous)
     else:
         on, precision = _day_of(moment), DatePrecision.DAY
+    if isinstance(instance, Prisoner) and record.place_of_detention_sensitive:
+        # The place became need-to-know: earlier entries stop saying where it was, too.
+        TimelineEntry.objects.filter(prisoner_id=instance.pk, field="place_of_detention").exclude(
+            old_value="", new_value=""
+        ).update(old_value="", new_value="")
     for name in changed:
         old, new = getattr(previous, name), getattr(record, name)
         if old == new:
