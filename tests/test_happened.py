@@ -118,7 +118,9 @@ def test_the_story_reads_in_the_order_it_happened_not_as_it_was_learned(
 
 def test_deadline_outcomes_and_custody_changes_carry_their_dates(jan9, client, case, coordinator):
     deadline = factories.make_deadline(case=case, by=coordinator, due_on=dt.date(2026, 1, 8))
-    prisoner = factories.PrisonerFactory(code="POW-A", custody_status="captured")
+    prisoner = factories.PrisonerFactory(
+        code="POW-A", custody_status="captured", owner=case.lead_organization
+    )
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
     client.force_login(coordinator)
     response = client.post(
@@ -236,7 +238,9 @@ def test_korean_times_put_the_half_of_day_first():
 
 
 def test_a_changed_wish_is_placed_when_it_was_expressed(jan9, case, coordinator):
-    prisoner = factories.PrisonerFactory(code="POW-B", wish_status="undecided")
+    prisoner = factories.PrisonerFactory(
+        code="POW-B", wish_status="undecided", owner=case.lead_organization
+    )
     services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
     services.prisoner_update(
         prisoner=prisoner,
@@ -262,7 +266,7 @@ def test_the_migration_dates_old_status_entries_by_the_best_stored_date(jan9, ca
     services.case_change_status(case=case, to="monitoring", by=coordinator, reason="Quiet")
     # As the projection before 0011 wrote them: the day they were recorded.
     TimelineEntry.objects.filter(kind="status").update(happened_on=dt.date(2026, 1, 9))
-    migration = importlib.import_module("cases.migrations.0011_happened_dates")
+    migration = importlib.import_module("cases.migrations.0015_happened_dates")
     migration.status_entries_happened_on(django_apps, None)
     answer = TimelineEntry.objects.get(kind="status", subject="petition")
     assert (answer.happened_on, answer.happened_at) == (dt.date(2026, 1, 8), None)
