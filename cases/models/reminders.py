@@ -1,6 +1,6 @@
 """The reminder outbox: one row per email we owe someone about a deadline.
 
-A row is planned (``cases.services.reminders.reminders_plan``) when a deadline is created,
+A row is planned (``cases.services.reminders.planning.reminders_plan``) when a deadline is created,
 moved, reassigned, completed or cancelled, and sent by the dispatcher once it is due. The row
 is the whole truth about that email: when it is due, whether it went out, how often sending
 failed and why, and the Message-ID it carries on every attempt (so that the one possible

@@ -82,7 +82,7 @@ def overdue_deadlines(*, now: dt.datetime | None = None) -> QuerySet[Deadline]:
     """Open deadlines whose day is over in the installation's time zone.
 
     A deadline with its own time or time zone may pass a few hours earlier or later; use
-    ``cases.services.reminders.deadline_passes_at`` for the exact moment of one deadline.
+    ``cases.services.reminders.common.deadline_passes_at`` for the exact moment of one deadline.
     """
     today = timezone.localdate(now or timezone.now())
     return Deadline.objects.filter(status=DeadlineStatus.OPEN, due_on__lt=today)

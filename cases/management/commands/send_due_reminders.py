@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from cases.services import reminders
+from cases.services.reminders import delivery
 
 
 def _positive(value: str) -> int:
@@ -36,15 +37,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=_positive,
-            default=reminders.BATCH_SIZE,
-            help=f"Emails sent per SMTP connection (default {reminders.BATCH_SIZE}).",
+            default=delivery.BATCH_SIZE,
+            help=f"Emails sent per SMTP connection (default {delivery.BATCH_SIZE}).",
         )
         parser.add_argument(
             "--time-budget",
             type=_positive,
-            default=int(reminders.TIME_BUDGET.total_seconds()),
+            default=int(delivery.TIME_BUDGET.total_seconds()),
             help="Stop claiming new reminders after this many seconds (default "
-            f"{int(reminders.TIME_BUDGET.total_seconds())}); the next run carries on.",
+            f"{int(delivery.TIME_BUDGET.total_seconds())}); the next run carries on.",
         )
 
     def handle(self, *args, replan: bool, batch_size: int, time_budget: int, **options):
