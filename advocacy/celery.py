@@ -36,6 +36,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
         "options": {"expires": 30 * 60},
     },
+    # Sent reminders older than REMINDER_LOG_AFTER_DAYS move to the compact delivery log, so
+    # the outbox that planning and dispatch read stays small. Daily is plenty: the age is
+    # counted in days, and a day's sent rows are a small part of the table.
+    "prune-reminders": {
+        "task": "cases.prune_reminders",
+        "schedule": crontab(hour=3, minute=41),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # /healthz (advocacy/health.py) fails when the last heartbeat is older than 150 s. A
     # load balancer acts on that, so it must be fresh: every 30 s gives five chances before a
     # failure, so a worker restart does not flap the check. The task is one Redis write. A

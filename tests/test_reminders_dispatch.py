@@ -21,7 +21,7 @@ from cases.models import (
     ReminderStatus,
 )
 from cases.models.reminders import MAX_ATTEMPTS
-from cases.services.reminders import delivery, reminders_dispatch
+from cases.services.reminders import delivery, recovery, reminders_dispatch
 from tests import factories
 
 UTC = dt.UTC
@@ -119,8 +119,10 @@ def test_refused_mail_is_retried_with_backoff_then_delivered_once(
     for row in due_rows():
         assert row.status == ReminderStatus.SENT
         assert row.attempts == 3
-        assert "451" in row.last_error  # the last error stays on record
+        assert row.last_error == ""  # sent in the end: the old error no longer shows
     assert smtp_server.handler.refused == 8
+    # A 451 leaves the connection usable: one connection per round, not one per refusal.
+    assert smtp_server.handler.connections == 3
 
 
 def test_backoff_doubles_up_to_an_hour():
@@ -132,7 +134,8 @@ def test_after_eight_failures_the_row_fails_and_the_coordinators_are_told(
     frozen, case, coordinator, editor, smtp_server
 ):
     [visit] = make_visits(case, coordinator, [editor])
-    smtp_server.handler.refuse_rcpt["editor@example.org"] = "550 5.1.1 No such mailbox"
+    # 4xx: "not now", so it is retried with backoff until it gives up.
+    smtp_server.handler.refuse_rcpt["editor@example.org"] = "452 4.2.2 Mailbox full"
     now = FIRST_POINT
     for _attempt in range(MAX_ATTEMPTS):
         frozen(now)
@@ -142,12 +145,17 @@ def test_after_eight_failures_the_row_fails_and_the_coordinators_are_told(
 
     assert row.status == ReminderStatus.FAILED
     assert row.attempts == MAX_ATTEMPTS
-    assert "No such mailbox" in row.last_error
+    assert "Mailbox full" in row.last_error
+    assert smtp_server.messages == []  # the report waits a few minutes to gather others
+    now = row.updated_at + recovery.REPORT_GATHER
+    frozen(now)
+    reminders_dispatch()
     [report] = smtp_server.messages
     assert report["To"] == "coordinator@example.org"
-    assert report["Subject"] == f"[{case.reference}] Reminder not delivered: Follow-up visit 0"
+    assert report["Subject"] == "Reminder not delivered: 1 reminder"
     body = report.get_body(("plain",)).get_content()
-    assert "editor@example.org" in body and "No such mailbox" in body
+    assert f"[{case.reference}] Follow-up visit 0" in body
+    assert "editor@example.org" in body and "Mailbox full" in body
     assert "8 attempts" in body
     assert list(delivery.selectors.reminders_failed_for_case(case)) == [row]
 
@@ -231,8 +239,14 @@ def test_a_worker_dying_mid_batch_resends_at_most_its_last_unmarked_group(
     def mark_sent_while_alive(rows, token):
         return 0 if dead else mark_sent(rows, token)
 
+    release = delivery._release_claim
+
+    def release_while_alive(token, ids):
+        return 0 if dead else release(token, ids)
+
     monkeypatch.setattr(delivery, "_send_one", send_then_die)
     monkeypatch.setattr(delivery, "_mark_sent", mark_sent_while_alive)
+    monkeypatch.setattr(delivery, "_release_claim", release_while_alive)
     with pytest.raises(Died):
         reminders_dispatch()
     monkeypatch.undo()

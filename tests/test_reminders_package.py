@@ -22,7 +22,9 @@ ALLOWED = {
     "calendar": {"common"},
     "messages": {"common", "calendar"},
     "planning": {"common", "enqueue"},
-    "delivery": {"common", "enqueue", "messages", "planning"},
+    "smtp": set(),
+    "recovery": {"enqueue", "smtp"},
+    "delivery": {"common", "enqueue", "messages", "planning", "recovery", "smtp"},
 }
 
 

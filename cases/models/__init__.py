@@ -29,7 +29,7 @@ from .prisoners import (
     WishStatus,
 )
 from .profiles import UserProfile
-from .reminders import Reminder, ReminderKind, ReminderStatus
+from .reminders import FailureCause, Reminder, ReminderDelivery, ReminderKind, ReminderStatus
 from .timeline import TimelineEntry, TimelineVersion
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "DeadlineStatus",
     "Document",
     "Event",
+    "FailureCause",
     "LegalBasis",
     "Membership",
     "Organization",
@@ -62,6 +63,7 @@ __all__ = [
     "Prisoner",
     "Registration",
     "Reminder",
+    "ReminderDelivery",
     "ReminderKind",
     "ReminderStatus",
     "RiskLevel",

@@ -17,6 +17,21 @@ from cases.services.profiles import profile_get
 MORNING = dt.time(8, 0)
 # The kinds of row that remind someone of a deadline (the others report on those).
 REMINDING = [ReminderKind.REMINDER, ReminderKind.OVERDUE]
+# What of a deadline an email shows or depends on: when any of these changed since a round
+# read the deadline, the deadline is read again before the email goes out.
+DEADLINE_VERSION_FIELDS = (
+    "status",
+    "due_on",
+    "due_precision",
+    "due_time",
+    "due_timezone",
+    "title",
+    "kind",
+)
+
+
+def deadline_version(deadline: Deadline) -> tuple:
+    return tuple(getattr(deadline, name) for name in DEADLINE_VERSION_FIELDS)
 
 
 def zone(name: str | None) -> zoneinfo.ZoneInfo:

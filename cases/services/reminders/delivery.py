@@ -6,6 +6,10 @@ and marks them sent, a few at a time (``SENT_GROUP``). A failure is retried with
 backoff; after ``MAX_ATTEMPTS`` the row is failed and the case's coordinators are told. Rows
 whose worker died mid-send are taken again once their lease runs out and sent with the same
 Message-ID (docs/reminders.md, "Delivered once").
+
+Duplicates are bounded by what the mail server took and the database has not yet recorded:
+at most ``SENT_GROUP`` emails per dispatch in flight when a worker is killed. A lost database
+connection is retried (``DB_RETRY_FOR``) before anything is given up, so it resends nothing.
 """
 
 import datetime as dt
@@ -14,7 +18,6 @@ import logging
 import smtplib
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -28,7 +31,9 @@ from django.utils.translation import gettext as _
 
 from cases import access
 from cases.models import (
+    Deadline,
     DeadlineStatus,
+    FailureCause,
     Reminder,
     ReminderKind,
     ReminderStatus,
@@ -38,16 +43,28 @@ from cases.models.dates import period_end
 from cases.models.reminders import MAX_ATTEMPTS
 from cases.selectors import reminders as selectors
 
-from .common import REMINDING, deadline_passes_at, mail_domain
-from .enqueue import dispatch_soon
-from .messages import MessageCache, build_digest, build_email
+from .common import (
+    DEADLINE_VERSION_FIELDS,
+    REMINDING,
+    deadline_passes_at,
+    deadline_version,
+    mail_domain,
+)
+from .messages import MessageCache, build_digest, build_email, build_failure_summary
 from .planning import cancel_reason
+from .recovery import (
+    LEASE,
+    db_retry,
+    recover_expired_leases,
+    report_failure,
+    revive_unreachable,
+    this_worker,
+)
+from .smtp import connection_lost, failure_cause, smtp_close, smtp_open
 
 log = logging.getLogger(__name__)
 
-# How long a claimed row belongs to its dispatcher. Longer than the Celery hard time limit
-# (CELERY_TASK_TIME_LIMIT, 300 s), so a live worker never loses a row it is sending.
-LEASE = dt.timedelta(minutes=10)
+RENEW_EVERY = 15.0  # seconds
 # Rows claimed and sent per SMTP connection. Small batches keep memory flat and leases short.
 BATCH_SIZE = 100
 # Rows whose email the mail server took are marked sent together: at most this many, and at
@@ -71,17 +88,6 @@ def _backoff(attempts: int) -> dt.timedelta:
     return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def reminder_retry(*, reminder: Reminder) -> bool:
-    """Send a failed reminder again (e.g. after the mail server was fixed)."""
-    now = timezone.now()
-    retried = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.FAILED).update(
-        status=ReminderStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
-    )
-    if retried:
-        transaction.on_commit(dispatch_soon)
-    return bool(retried)
-
-
 @dataclass
 class DispatchResult:
     sent: int = 0  # emails handed to the mail server
@@ -90,17 +96,20 @@ class DispatchResult:
     failed: int = 0
     cancelled: int = 0
     recovered: int = 0
+    revived: int = 0  # gave up while the server was unreachable, tried again now it answers
     more: bool = False  # stopped at the time budget with rows still due
 
 
 @dataclass
 class _Round(MessageCache):
     """One dispatch round: its outcome so far, its time limit, and what it looks up only once
-    (who may see which case, and what ``MessageCache`` keeps)."""
+    (who may see which case, each deadline as last read, and what ``MessageCache`` keeps)."""
 
     result: DispatchResult = field(default_factory=DispatchResult)
     stop_at: float = 0.0
+    worker: str = ""
     visible: dict[tuple[int, int], bool] = field(default_factory=dict)
+    deadlines: dict[int, Deadline] = field(default_factory=dict)  # as last read, by id
     sender: str = ""  # the envelope sender, as Django's SMTP backend would give it
 
     def out_of_time(self) -> bool:
@@ -128,63 +137,74 @@ class _Round(MessageCache):
 
 
 def reminders_dispatch(
-    *, batch_size: int = BATCH_SIZE, time_budget: dt.timedelta = TIME_BUDGET
+    *,
+    batch_size: int = BATCH_SIZE,
+    time_budget: dt.timedelta = TIME_BUDGET,
+    worker: str = "",
 ) -> DispatchResult:
-    """One dispatch round: send every due reminder (within the time budget), exactly once."""
+    """One dispatch round: send every due reminder (within the time budget), exactly once.
+
+    ``worker`` names who claims the rows (the Celery node name), so that it can take them
+    back at once if it stops mid-send and starts again.
+    """
     round_ = _Round(stop_at=time.monotonic() + time_budget.total_seconds())
+    round_.worker = worker or this_worker()
     round_.sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
-    round_.result.recovered = _recover_expired_leases()
+    round_.result.recovered = db_retry(recover_expired_leases)
+    round_.result.revived = db_retry(revive_unreachable)
+    immediate = Q(digest=False) & ~Q(kind=ReminderKind.FAILURE_REPORT)
     while not round_.out_of_time():
-        token, rows = _claim(Q(digest=False), limit=batch_size)
+        token, rows = db_retry(lambda: _claim(immediate, limit=batch_size, worker=round_.worker))
         if not rows:
             break
         _send_each(rows, token, round_)
-    for recipient_id in list(selectors.digest_recipients_due(now=timezone.now())[:10_000]):
+    now = timezone.now()
+    for recipient_id in db_retry(lambda: list(selectors.digest_recipients_due(now=now)[:10_000])):
         if round_.out_of_time():
             break
-        token, rows = _claim(Q(digest=True, recipient_id=recipient_id), limit=DIGEST_LIMIT)
+        token, rows = db_retry(
+            lambda recipient_id=recipient_id: _claim(
+                Q(digest=True, recipient_id=recipient_id),
+                limit=DIGEST_LIMIT,
+                worker=round_.worker,
+            )
+        )
         if rows:
             _send_digest(rows, token, round_)
+    for recipient_id in db_retry(lambda: list(selectors.failure_report_recipients_due(now=now))):
+        if round_.out_of_time():
+            break
+        # Every report waiting for this coordinator goes in one summary, due or not yet.
+        token, rows = db_retry(
+            lambda recipient_id=recipient_id: _claim(
+                Q(kind=ReminderKind.FAILURE_REPORT, recipient_id=recipient_id),
+                limit=DIGEST_LIMIT,
+                worker=round_.worker,
+                due_only=False,
+            )
+        )
+        if rows:
+            _send_failure_summary(rows, token, round_)
     return round_.result
 
 
-def _recover_expired_leases() -> int:
-    """Rows whose dispatcher died mid-send go back to the queue, keeping their Message-ID."""
-    now = timezone.now()
-    expired = selectors.reminders_with_expired_lease(now=now)
-    failed = expired.filter(attempts__gte=MAX_ATTEMPTS)
-    for row in failed.select_related("deadline__case"):
-        gave_up = Reminder.objects.filter(
-            pk=row.pk, status=ReminderStatus.SENDING, lease_expires_at__lte=now
-        ).update(
-            status=ReminderStatus.FAILED,
-            claim_token=None,
-            lease_expires_at=None,
-            last_error=_("A worker stopped while sending; delivery is unknown."),
-            updated_at=now,
-        )
-        if gave_up:
-            _report_failure(row)
-    return expired.update(
-        status=ReminderStatus.PENDING,
-        claim_token=None,
-        lease_expires_at=None,
-        next_attempt_at=now,
-        updated_at=now,
-    )
-
-
-def _claim(extra: Q, *, limit: int) -> tuple[uuid.UUID, list[Reminder]]:
+def _claim(
+    extra: Q, *, limit: int, worker: str = "", due_only: bool = True
+) -> tuple[uuid.UUID, list[Reminder]]:
     """Take up to ``limit`` due rows for this dispatcher alone.
 
     PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent dispatchers take disjoint
     rows without waiting. Elsewhere (SQLite, which lets one writer in at a time): a conditional
     ``UPDATE ... WHERE status = 'pending'``. Either way a row moves to "sending" under one
-    claim token, and only that claim may mark it sent.
+    claim token (and the worker's name), and only that claim may mark it sent.
     """
     now = timezone.now()
     token = uuid.uuid4()
-    due = selectors.reminders_due(now=now).filter(extra).order_by("next_attempt_at", "pk")
+    if due_only:
+        due = selectors.reminders_due(now=now)
+    else:
+        due = Reminder.objects.filter(status=ReminderStatus.PENDING)
+    due = due.filter(extra).order_by("next_attempt_at", "pk")
     with transaction.atomic():
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
@@ -194,6 +214,7 @@ def _claim(extra: Q, *, limit: int) -> tuple[uuid.UUID, list[Reminder]]:
         Reminder.objects.filter(pk__in=ids, status=ReminderStatus.PENDING).update(
             status=ReminderStatus.SENDING,
             claim_token=token,
+            claimed_by=(worker or this_worker())[:200],
             claimed_at=now,
             lease_expires_at=now + LEASE,
             attempts=F("attempts") + 1,
@@ -211,30 +232,45 @@ def _claim(extra: Q, *, limit: int) -> tuple[uuid.UUID, list[Reminder]]:
 
 def _finish(row: Reminder, token: uuid.UUID, **changes) -> bool:
     """Change a claimed row, if it is still ours."""
-    now = timezone.now()
     changes.setdefault("claim_token", None)
     changes.setdefault("lease_expires_at", None)
-    updated = Reminder.objects.filter(
-        pk=row.pk, claim_token=token, status=ReminderStatus.SENDING
-    ).update(updated_at=now, **changes)
+
+    def update() -> int:
+        return Reminder.objects.filter(
+            pk=row.pk, claim_token=token, status=ReminderStatus.SENDING
+        ).update(updated_at=timezone.now(), **changes)
+
+    updated = db_retry(update)
     if not updated:
         log.warning("Reminder %s was taken by another dispatcher after its lease ran out.", row.pk)
     return bool(updated)
 
 
-def _mark_sent(rows: list[Reminder], token: uuid.UUID) -> int:
-    """Record deliveries the mail server took, for the rows that are still ours; how many."""
+def _mark_sent(rows: list[Reminder], token: uuid.UUID, message_id: str = "") -> int:
+    """Record deliveries the mail server took, for the rows that are still ours; how many.
+
+    A row sent in the end loses the error of its earlier attempts. Rows sent together in one
+    email (a digest, a summary) take that email's Message-ID.
+    """
     ids = [row.pk for row in rows]
-    now = timezone.now()
-    updated = Reminder.objects.filter(
-        pk__in=ids, claim_token=token, status=ReminderStatus.SENDING
-    ).update(
-        status=ReminderStatus.SENT,
-        sent_at=now,
-        updated_at=now,
-        claim_token=None,
-        lease_expires_at=None,
-    )
+    extra = {"message_id": message_id} if message_id else {}
+
+    def update() -> int:
+        now = timezone.now()
+        return Reminder.objects.filter(
+            pk__in=ids, claim_token=token, status=ReminderStatus.SENDING
+        ).update(
+            status=ReminderStatus.SENT,
+            sent_at=now,
+            updated_at=now,
+            claim_token=None,
+            lease_expires_at=None,
+            last_error="",
+            failure_cause=FailureCause.NONE,
+            **extra,
+        )
+
+    updated = db_retry(update)
     if updated < len(ids):
         log.warning(
             "%s of reminders %s were taken by another dispatcher after their lease ran out.",
@@ -266,17 +302,76 @@ class _Accepted:
             self.result.delivered_rows += _mark_sent(rows, self.token)
 
 
-def _release(rows: Iterable[Reminder], token: uuid.UUID) -> None:
-    """Hand claimed rows back untried (the round ran out of time)."""
-    for row in rows:
-        _finish(row, token, status=ReminderStatus.PENDING, attempts=F("attempts") - 1)
+class _Lease:
+    """Keeps a batch's claim alive while it is being sent (renewed every ``RENEW_EVERY``)."""
+
+    def __init__(self, token: uuid.UUID):
+        self.token = token
+        self.renewed = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        if time.monotonic() - self.renewed < RENEW_EVERY:
+            return
+        db_retry(
+            lambda: Reminder.objects.filter(
+                claim_token=self.token, status=ReminderStatus.SENDING
+            ).update(lease_expires_at=timezone.now() + LEASE)
+        )
+        self.renewed = time.monotonic()
+
+
+def _release_claim(token: uuid.UUID, ids: list[int]) -> int:
+    """Hand back rows of this claim that were never tried (the round ran out of time or
+    stopped on an error). Never a row whose email may have gone out: that one stays
+    "sending" until its lease runs out, and goes again with the same Message-ID."""
+    if not ids:
+        return 0
+    return db_retry(
+        lambda: Reminder.objects.filter(
+            pk__in=ids, claim_token=token, status=ReminderStatus.SENDING
+        ).update(
+            status=ReminderStatus.PENDING,
+            claim_token=None,
+            lease_expires_at=None,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def _reason_not_to_send(row: Reminder, now: dt.datetime) -> str:
+    """Why a reminder must not go out now, judging by its deadline as last read; "" if none."""
+    if row.kind not in REMINDING:
+        return ""
+    deadline = row.deadline
+    if deadline.status != DeadlineStatus.OPEN:
+        return cancel_reason(deadline, row, None)
+    due_on = period_end(deadline.due_on, deadline.due_precision)
+    if row.point_on != _point_for(row, due_on):
+        return _("The deadline moved.")
+    if row.kind == ReminderKind.REMINDER and now >= deadline_passes_at(deadline):
+        return _("The deadline passed before the reminder could be sent.")
+    return ""
+
+
+def _cancel(row: Reminder, token, reason: str, result: DispatchResult) -> None:
+    if _finish(
+        row,
+        token,
+        status=ReminderStatus.CANCELLED,
+        cancelled_reason=reason[:200],
+        attempts=F("attempts") - 1,
+    ):
+        result.cancelled += 1
 
 
 def _sendable(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
     """Drop rows that must not go out any more, cancelling them with the reason.
 
     Checked again at send time because the world moves between planning and sending:
-    a deadline done in the admin, a mute, a recipient who left the organization.
+    a deadline done in the admin, a mute, a recipient who left the organization. (Each email
+    is checked once more against its deadline just before it goes out: ``_recheck``.)
     """
     now = timezone.now()
     pairs = {(row.recipient_id, row.deadline.case_id) for row in rows}
@@ -290,8 +385,9 @@ def _sendable(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
     result = round_.result
     keep = []
     for row in rows:
-        deadline, recipient = row.deadline, row.recipient
-        pair = (row.recipient_id, deadline.case_id)
+        round_.deadlines.setdefault(row.deadline_id, row.deadline)
+        recipient = row.recipient
+        pair = (row.recipient_id, row.deadline.case_id)
         reason = ""
         if not recipient.is_active:
             reason = _("The recipient's account is inactive.")
@@ -299,52 +395,105 @@ def _sendable(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
             reason = _("The recipient has no email address.")
         elif not round_.visible[pair]:
             reason = _("The recipient can no longer see this case.")
-        elif row.kind in REMINDING:
-            due_on = period_end(deadline.due_on, deadline.due_precision)
-            if deadline.status != DeadlineStatus.OPEN:
-                reason = cancel_reason(deadline, row, None)
-            elif pair in muted:
-                reason = _("The recipient muted this case.")
-            elif row.point_on != _point_for(row, due_on):
-                reason = _("The deadline moved.")
-            elif row.kind == ReminderKind.REMINDER and now >= deadline_passes_at(deadline):
-                reason = _("The deadline passed before the reminder could be sent.")
+        elif row.kind in REMINDING and pair in muted:
+            reason = _("The recipient muted this case.")
+        else:
+            reason = _reason_not_to_send(row, now)
         if reason:
-            if _finish(
-                row,
-                token,
-                status=ReminderStatus.CANCELLED,
-                cancelled_reason=reason,
-                attempts=F("attempts") - 1,
-            ):
-                result.cancelled += 1
+            _cancel(row, token, reason, result)
         else:
             keep.append(row)
     # Several reminders for one deadline due at once (the dispatcher was down): the latest says
-    # it all, the earlier ones would only be late.
-    latest: dict[tuple[int, int], Reminder] = {}
-    for row in keep:
-        if row.kind == ReminderKind.REMINDER:
-            group = (row.deadline_id, row.recipient_id)
-            if group not in latest or row.point_on > latest[group].point_on:
-                latest[group] = row
+    # it all, the earlier ones would only be late. "Latest" counts rows of other batches too:
+    # one due, in flight or sent for a later point makes this one redundant.
+    later = _latest_points(keep, now)
     sendable = []
     for row in keep:
         if (
             row.kind == ReminderKind.REMINDER
-            and latest[(row.deadline_id, row.recipient_id)] is not row
+            and later.get((row.deadline_id, row.recipient_id), row.point_on) > row.point_on
         ):
-            if _finish(
-                row,
-                token,
-                status=ReminderStatus.CANCELLED,
-                cancelled_reason=_("A later reminder for this deadline went out instead."),
-                attempts=F("attempts") - 1,
-            ):
-                result.cancelled += 1
+            _cancel(row, token, _("A later reminder for this deadline went out instead."), result)
         else:
             sendable.append(row)
     return sendable
+
+
+def _latest_points(rows: list[Reminder], now: dt.datetime) -> dict[tuple[int, int], dt.date]:
+    """For each (deadline, recipient) of these reminders: the latest point due, in flight or
+    sent (the rows themselves included)."""
+    reminders = [row for row in rows if row.kind == ReminderKind.REMINDER]
+    if not reminders:
+        return {}
+    latest: dict[tuple[int, int], dt.date] = {}
+    others = Reminder.objects.filter(
+        kind=ReminderKind.REMINDER,
+        deadline_id__in={row.deadline_id for row in reminders},
+        recipient_id__in={row.recipient_id for row in reminders},
+    ).filter(
+        Q(status__in=[ReminderStatus.SENT, ReminderStatus.SENDING])
+        | Q(status=ReminderStatus.PENDING, scheduled_for__lte=now)
+    )
+    found = [*others.values_list("deadline_id", "recipient_id", "point_on")]
+    found += [(row.deadline_id, row.recipient_id, row.point_on) for row in reminders]
+    for deadline_id, recipient_id, point_on in found:
+        key = (deadline_id, recipient_id)
+        if key not in latest or point_on > latest[key]:
+            latest[key] = point_on
+    return latest
+
+
+_DEADLINE_FIELDS = (
+    "status",
+    "due_on",
+    "due_precision",
+    "due_time",
+    "due_timezone",
+    "title",
+    "kind",
+)
+
+
+def _recheck(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
+    """Just before an email goes out: are its rows still ours, and still wanted by their
+    deadline as it is now? A deadline changed since it was read is read again, so that the
+    email is built from it as it is; a cancel or a move stops what has not left yet."""
+    current = {
+        pk: version
+        for pk, *version in db_retry(
+            lambda: list(
+                Reminder.objects.filter(
+                    pk__in=[row.pk for row in rows],
+                    claim_token=token,
+                    status=ReminderStatus.SENDING,
+                ).values_list("pk", *(f"deadline__{name}" for name in DEADLINE_VERSION_FIELDS))
+            )
+        )
+    }
+    changed = {
+        row.deadline_id
+        for row in rows
+        if row.pk in current
+        and tuple(current[row.pk])
+        != deadline_version(round_.deadlines.get(row.deadline_id) or row.deadline)
+    }
+    if changed:
+        for deadline in db_retry(
+            lambda: list(Deadline.objects.filter(pk__in=changed).select_related("case", "petition"))
+        ):
+            round_.deadlines[deadline.pk] = deadline
+    now = timezone.now()
+    keep = []
+    for row in rows:
+        if row.pk not in current:
+            continue  # taken by another dispatcher (this one was too slow): not ours to send
+        row.deadline = round_.deadlines.get(row.deadline_id) or row.deadline
+        reason = _reason_not_to_send(row, now)
+        if reason:
+            _cancel(row, token, reason, round_.result)
+        else:
+            keep.append(row)
+    return keep
 
 
 def _point_for(row: Reminder, due_on: dt.date) -> dt.date:
@@ -354,51 +503,47 @@ def _point_for(row: Reminder, due_on: dt.date) -> dt.date:
     return due_on
 
 
-def _open(mail) -> Exception | None:
-    try:
-        mail.open()
-    except (OSError, smtplib.SMTPException) as exc:
-        return exc
-    return None
-
-
-def _close(mail) -> None:
-    try:
-        mail.close()
-    except (OSError, smtplib.SMTPException):
-        log.debug("Closing the mail connection failed.", exc_info=True)
-
-
 def _send_each(rows: list[Reminder], token, round_: _Round) -> None:
     """Send one email per row over one connection; record each outcome on its row."""
-    rows = _sendable(rows, token, round_)
-    if not rows:
-        return
     result = round_.result
     accepted = _Accepted(token, result)
-    mail = get_connection(fail_silently=False)
-    broken = _open(mail)
+    untried = [row.pk for row in rows]
+    mail = None
     try:
+        rows = _sendable(rows, token, round_)
+        untried = [row.pk for row in rows]  # the others were cancelled
+        if not rows:
+            return
+        lease = _Lease(token)
+        mail = get_connection(fail_silently=False)
+        broken = smtp_open(mail)
         for index, row in enumerate(rows):
             if round_.out_of_time():
-                _release(rows[index:], token)
-                return
+                return  # the rest is handed back below
+            lease.renew_if_due()
+            untried = [row.pk for row in rows[index + 1 :]]
             error = broken
             if error is None:
+                if not _recheck([row], token, round_):
+                    continue
                 error = _send_one(mail, build_email(row, round_), row, round_)
                 if error is None:
                     result.sent += 1
                     log.info("Sent %s %s to %s.", row.kind, row.pk, row.recipient.email)
                     accepted.add(row)
                     continue
-                # The connection may be unusable now; start a fresh one for the next row.
-                _close(mail)
-                broken = _open(mail)
+                if connection_lost(error):
+                    # Unusable now; start a fresh one for the next row.
+                    smtp_close(mail)
+                    broken = smtp_open(mail)
             _record_failure(row, token, error, result)
     finally:
-        # Also when the round is stopped (time limit) or fails: these emails did go out.
+        # Also when the round is stopped (time limit) or fails: these emails did go out. Only
+        # then is the rest handed back (never a row the server took).
         accepted.mark_sent()
-        _close(mail)
+        if mail is not None:
+            smtp_close(mail)
+        _release_claim(token, untried)
 
 
 def _send_one(mail, build, row: Reminder, round_: _Round) -> Exception | None:
@@ -427,15 +572,22 @@ def _send_one(mail, build, row: Reminder, round_: _Round) -> Exception | None:
 
 def _record_failure(row: Reminder, token, error: Exception, result: DispatchResult) -> None:
     text = f"{type(error).__name__}: {error}"[:2000]
-    if row.attempts >= MAX_ATTEMPTS:
-        if _finish(row, token, status=ReminderStatus.FAILED, last_error=text):
+    cause = failure_cause(error)
+    if cause == FailureCause.REFUSED or row.attempts >= MAX_ATTEMPTS:
+        # Refused for good (5xx for this recipient): retrying cannot help, so it fails now.
+        if _finish(row, token, status=ReminderStatus.FAILED, last_error=text, failure_cause=cause):
             result.failed += 1
-            log.error("Reminder %s failed after %s attempts: %s", row.pk, row.attempts, text)
-            _report_failure(row)
+            log.error("Reminder %s failed after %s attempt(s): %s", row.pk, row.attempts, text)
+            db_retry(lambda: report_failure(row))
         return
     retry_at = timezone.now() + _backoff(row.attempts)
     if _finish(
-        row, token, status=ReminderStatus.PENDING, next_attempt_at=retry_at, last_error=text
+        row,
+        token,
+        status=ReminderStatus.PENDING,
+        next_attempt_at=retry_at,
+        last_error=text,
+        failure_cause=cause,
     ):
         result.retrying += 1
         log.warning(
@@ -447,58 +599,54 @@ def _record_failure(row: Reminder, token, error: Exception, result: DispatchResu
         )
 
 
-def _report_failure(row: Reminder) -> None:
-    """Tell the case's coordinators that someone did not get a reminder (through the outbox)."""
-    if row.kind == ReminderKind.FAILURE_REPORT:
-        return  # a report about a report would go the same broken way
-    now = timezone.now()
-    coordinators = selectors.case_coordinators(row.deadline.case).exclude(email="")
-    reports = [
-        Reminder(
-            deadline_id=row.deadline_id,
-            recipient=coordinator,
-            kind=ReminderKind.FAILURE_REPORT,
-            point_on=row.point_on,
-            about_id=row.pk,
-            scheduled_for=now,
-            next_attempt_at=now,
-        )
-        for coordinator in coordinators
-    ]
-    if not reports:
-        log.error("Reminder %s failed and its case has no coordinator to tell.", row.pk)
+def _group_message_id(kind: str, rows: list[Reminder]) -> str:
+    """The same rows always make the same Message-ID, so an email about several rows resent
+    after a worker died mid-send collapses with the first one in mail clients."""
+    ids = ",".join(str(row.pk) for row in sorted(rows, key=lambda row: row.pk))
+    return f"<{kind}.{hashlib.sha256(ids.encode()).hexdigest()[:32]}@{mail_domain()}>"
+
+
+def _send_together(rows: list[Reminder], token, round_: _Round, message_id: str, build) -> None:
+    """One email for several rows of one reader; all of them sent, or all retried.
+
+    Any exception before the email was handed over leaves the rows "sending" until their
+    lease runs out (a minute), like a worker that died: never sent twice on purpose."""
+    result = round_.result
+    mail = get_connection(fail_silently=False)
+    error = smtp_open(mail)
+    try:
+        if error is None:
+            error = _send_one(mail, build, rows[0], round_)
+    finally:
+        smtp_close(mail)
+    if error is None:
+        result.sent += 1
+        log.info("Sent one email for %s row(s) to %s.", len(rows), rows[0].recipient.email)
+        result.delivered_rows += _mark_sent(rows, token, message_id)
         return
-    Reminder.objects.bulk_create(reports, ignore_conflicts=True)
-    transaction.on_commit(dispatch_soon)
+    for row in rows:
+        _record_failure(row, token, error, result)
 
 
 def _send_digest(rows: list[Reminder], token, round_: _Round) -> None:
     """One email for all of one reader's due digest rows."""
     rows = _sendable(rows, token, round_)
-    if not rows:
-        return
-    result = round_.result
-    # The same rows always make the same Message-ID, so a digest resent after a worker died
-    # mid-send collapses with the first one in mail clients.
-    ids = ",".join(str(row.pk) for row in sorted(rows, key=lambda row: row.pk))
-    digest_id = hashlib.sha256(ids.encode()).hexdigest()[:32]
-    message_id = f"<digest.{digest_id}@{mail_domain()}>"
-    mail = get_connection(fail_silently=False)
-    error = _open(mail)
-    try:
-        if error is None:
-            error = _send_one(mail, build_digest(rows, message_id, round_), rows[0], round_)
-    finally:
-        _close(mail)
-    if error is None:
-        sent_at = timezone.now()
-        result.sent += 1
-        log.info("Sent a digest of %s reminder(s) to %s.", len(rows), rows[0].recipient.email)
-        for row in rows:
-            if _finish(
-                row, token, status=ReminderStatus.SENT, sent_at=sent_at, message_id=message_id
-            ):
-                result.delivered_rows += 1
-        return
+    rows = _recheck(rows, token, round_) if rows else rows
+    if rows:
+        message_id = _group_message_id("digest", rows)
+        _send_together(rows, token, round_, message_id, build_digest(rows, message_id, round_))
+
+
+def _send_failure_summary(rows: list[Reminder], token, round_: _Round) -> None:
+    """One summary for a coordinator of every reminder that could not be delivered."""
+    keep = []
     for row in rows:
-        _record_failure(row, token, error, result)
+        if not row.recipient.is_active or not row.recipient.email:
+            _cancel(row, token, _("The recipient's account is inactive."), round_.result)
+        else:
+            keep.append(row)
+    if keep:
+        message_id = _group_message_id("failures", keep)
+        _send_together(
+            keep, token, round_, message_id, build_failure_summary(keep, message_id, round_)
+        )

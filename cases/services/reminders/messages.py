@@ -25,13 +25,14 @@ from cases.models import (
     PetitionStatus,
     Reminder,
     ReminderKind,
+    ReminderStatus,
     UserProfile,
 )
 from cases.models.dates import format_fuzzy_date, period_end
 from cases.selectors import reminders as selectors
 
 from .calendar import deadlines_to_ical
-from .common import people_named, profile_of, zone
+from .common import deadline_passes_at, deadline_version, people_named, profile_of, zone
 
 # Serialized emails one round keeps for reuse (one per deadline, day and language): a bound on
 # memory in a round that meets very many deadlines, far above what one day brings.
@@ -224,28 +225,16 @@ def build_email(row: Reminder, round_: "MessageCache"):
             timezone.override(zone(profile.effective_time_zone)),
         ):
             deadline = row.deadline
-            if row.kind == ReminderKind.FAILURE_REPORT:
-                context = _deadline_context(deadline, recipient, profile, round_)
-                failed = row.about
-                context.update(
-                    failed=failed,
-                    failed_recipient=failed.recipient.get_full_name() or failed.recipient.username,
-                    failed_email=failed.recipient.email,
-                    failed_error=failed.last_error,
-                    failed_attempts=failed.attempts,
-                )
-                template = _Template(
-                    *_render("failure_report", context, round_),
-                    ical=round_.calendar([deadline], recipient),
-                )
-                return _Email(template, to=recipient.email, message_id=row.message_id)
             # Everyone told about this deadline today, in the same language, reads the same
             # email (no names in it): render and serialize it once per round.
             name = "overdue" if row.kind == ReminderKind.OVERDUE else "reminder"
             assigned = round_.is_assigned(deadline, recipient.pk)
+            late = row.kind == ReminderKind.OVERDUE and recorded_late(row)
             key = (
                 name,
                 deadline.pk,
+                deadline_version(deadline),  # read again just before sending if it changed
+                late,
                 translation.get_language(),
                 days_left_for(deadline, profile),
                 assigned,
@@ -256,12 +245,19 @@ def build_email(row: Reminder, round_: "MessageCache"):
                     round_.templates.clear()
                 context = _deadline_context(deadline, recipient, profile, round_)
                 context["assigned"] = assigned
+                context["recorded_late"] = late
                 round_.templates[key] = _Template(
                     *_render(name, context, round_), ical=round_.calendar([deadline], recipient)
                 )
             return _Email(round_.templates[key], to=recipient.email, message_id=row.message_id)
 
     return build
+
+
+def recorded_late(row: Reminder) -> bool:
+    """Whether an overdue notice is about a deadline that had already passed when it was
+    entered or moved there: it goes out once, on purpose, and says so."""
+    return row.created_at is not None and row.created_at >= deadline_passes_at(row.deadline)
 
 
 def build_digest(rows: list[Reminder], message_id: str, round_: "MessageCache"):
@@ -286,6 +282,42 @@ def build_digest(rows: list[Reminder], message_id: str, round_: "MessageCache"):
             deadlines = list({row.deadline_id: row.deadline for row in rows}.values())
             template = _Template(
                 *_render("digest", context, round_), ical=round_.calendar(deadlines, recipient)
+            )
+            return _Email(template, to=recipient.email, message_id=message_id)
+
+    return build
+
+
+def build_failure_summary(rows: list[Reminder], message_id: str, round_: "MessageCache"):
+    """One email telling a coordinator every reminder that could not be delivered, each with
+    where it stands now (a reminder retried by itself may have gone out in the end)."""
+
+    def build() -> _Email:
+        recipient = rows[0].recipient
+        profile = profile_of(recipient)
+        with (
+            translation.override(profile.language or settings.LANGUAGE_CODE),
+            timezone.override(zone(profile.effective_time_zone)),
+        ):
+            items = []
+            for row in sorted(rows, key=lambda row: (row.deadline.due_on, row.pk)):
+                failed = row.about
+                failed.refresh_from_db(fields=["status", "attempts", "last_error", "sent_at"])
+                item = _deadline_context(row.deadline, recipient, profile, round_)
+                item.update(
+                    failed_recipient=failed.recipient.get_full_name() or failed.recipient.username,
+                    failed_email=failed.recipient.email,
+                    failed_error=failed.last_error,
+                    failed_attempts=failed.attempts,
+                    delivered_late=failed.status == ReminderStatus.SENT,
+                    state=failed.get_status_display(),
+                )
+                items.append(item)
+            context = {"recipient": recipient, "items": items, "count": len(items)}
+            deadlines = list({row.deadline_id: row.deadline for row in rows}.values())
+            template = _Template(
+                *_render("failure_report", context, round_),
+                ical=round_.calendar(deadlines, recipient),
             )
             return _Email(template, to=recipient.email, message_id=message_id)
 

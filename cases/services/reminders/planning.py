@@ -23,6 +23,7 @@ from cases.models import (
     Deadline,
     DeadlineStatus,
     Reminder,
+    ReminderDelivery,
     ReminderKind,
     ReminderStatus,
     UserProfile,
@@ -170,7 +171,11 @@ def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> Pla
     - Points still ahead get a pending row at 08:00 on their day in the recipient's time zone
       (digest readers: their next digest morning).
     - Of the points already past when planning, only the most recent one without a row is
-      sent, at once, and only while the deadline has not passed: no late bulk.
+      sent, at once, and only while the deadline has not passed: no late bulk. And only if
+      the recipient was not told since that point (a reminder or overdue notice sent or in
+      flight after it, also one already moved to the delivery log): changing reminder days,
+      moving or re-planning never repeats what someone was already told, and an overdue
+      date corrected again brings no second notice.
     - Pending rows no longer wanted (deadline moved, done, cancelled, reassigned, muted) are
       cancelled with the reason; cancelled rows wanted again are revived. Sent, failed and
       in-flight rows are records and are left alone. Nothing is deleted.
@@ -192,6 +197,7 @@ def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> Pla
             recipients = _recipients(deadline)
             points = {point.key: point for point in _points(deadline, recipients)}
             passes_at = deadline_passes_at(deadline)
+            told = _last_told(deadline, rows.values())
             latest_past: dict[tuple[int, str], _Point] = {}
             for point in points.values():
                 if point.at > now:
@@ -204,6 +210,9 @@ def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> Pla
             for point in latest_past.values():
                 if point.kind == ReminderKind.REMINDER and now >= passes_at:
                     continue  # the deadline is over: the overdue notice speaks instead
+                last = told.get((point.recipient_id, point.kind))
+                if last is not None and last >= point.at:
+                    continue  # told since this point: a catch-up would say it twice
                 row = rows.get(point.key)
                 if row is None or row.status == ReminderStatus.CANCELLED:
                     keep.discard(point.key)
@@ -251,6 +260,27 @@ def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> Pla
         if result.due_now:
             transaction.on_commit(dispatch_soon)
     return result
+
+
+def _last_told(deadline: Deadline, rows) -> dict[tuple[int, str], dt.datetime]:
+    """When each (recipient, kind) was last told about the deadline: rows sent or in flight,
+    and rows already moved to the delivery log."""
+    told: dict[tuple[int, str], dt.datetime] = {}
+
+    def note(key: tuple[int, str], when: dt.datetime | None) -> None:
+        if when is not None and (key not in told or when > told[key]):
+            told[key] = when
+
+    for row in rows:
+        if row.status == ReminderStatus.SENT:
+            note((row.recipient_id, row.kind), row.sent_at)
+        elif row.status == ReminderStatus.SENDING:
+            note((row.recipient_id, row.kind), row.claimed_at)
+    for recipient_id, kind, sent_at in ReminderDelivery.objects.filter(
+        deadline=deadline, kind__in=REMINDING
+    ).values_list("recipient_id", "kind", "sent_at"):
+        note((recipient_id, kind), sent_at)
+    return told
 
 
 def _reschedule(row: Reminder, *, when: dt.datetime, digest: bool, revive: bool, now) -> None:
