@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -137,6 +138,18 @@ class Deadline(StatusTrackedModel, TimestampedModel):
                 condition=models.Q(status="open"),
             ),
         ]
+
+    def clean(self) -> None:
+        super().clean()
+        # The planner counts days back from the deadline: a list of whole days, nothing else
+        # (the admin's JSON field would otherwise take "1" or "[\"1\"]").
+        days = self.reminder_days
+        if not isinstance(days, list) or not all(
+            type(day) is int and 0 <= day <= 366 for day in days
+        ):
+            raise ValidationError(
+                {"reminder_days": _("Give whole days from 0 to 366 as a list, e.g. [7, 1, 0].")}
+            )
 
     def __str__(self) -> str:
         return f"{self.title} ({self.due_display})"
