@@ -217,3 +217,39 @@ def test_a_notice_for_a_deadline_that_passed_normally_does_not_say_so(frozen, ca
     reminders_dispatch()
     [notice] = [email for email in mail.outbox if "Overdue" in email.subject]
     assert "had already passed when it was entered" not in notice.body
+
+
+def test_pruning_keeps_a_compact_log_and_the_cron_command_does_it(
+    frozen, case, coordinator, editor, settings
+):
+    import io
+
+    from django.core.management import call_command
+
+    from cases.models import ReminderDelivery
+
+    settings.REMINDER_LOG_AFTER_DAYS = 30
+    make_visits(case, coordinator, [coordinator, editor], count=2)
+    frozen(FIRST_POINT)
+    reminders_dispatch()
+    sent = {(row.recipient_id, row.message_id) for row in due_rows()}
+    assert len(sent) == 4
+
+    frozen(FIRST_POINT + dt.timedelta(days=29))
+    out = io.StringIO()
+    call_command("send_due_reminders", "--prune", stdout=out)
+    assert "Moved 0 sent reminder(s)" in out.getvalue()  # not old enough yet
+
+    frozen(FIRST_POINT + dt.timedelta(days=31))
+    out = io.StringIO()
+    call_command("send_due_reminders", "--prune", stdout=out)
+    assert "Moved 4 sent reminder(s) to the delivery log." in out.getvalue()
+    assert not due_rows().exists()
+    logged = {(row.recipient_id, row.message_id) for row in ReminderDelivery.objects.all()}
+    assert logged == sent
+    assert {row.sent_at for row in ReminderDelivery.objects.all()} == {FIRST_POINT}
+    # What was not sent, or sent less than 30 days ago, stays in the outbox.
+    assert Reminder.objects.exclude(status=ReminderStatus.SENT).exists()
+    assert not Reminder.objects.filter(
+        status=ReminderStatus.SENT, sent_at__lt=FIRST_POINT + dt.timedelta(days=1)
+    ).exists()
