@@ -454,22 +454,38 @@ _DEADLINE_FIELDS = (
 )
 
 
+def _still_ours(rows: list[Reminder], token) -> dict[int, tuple]:
+    """{row id: its deadline's version} for the rows still claimed under ``token``.
+
+    One plain SQL statement, run before every email: the ORM's cost of building the query
+    was most of this check's time in bench/reminders_delivery.py.
+    """
+    reminder, deadline = Reminder._meta, Deadline._meta
+    fields = [deadline.get_field(name) for name in DEADLINE_VERSION_FIELDS]
+    columns = ", ".join(f"d.{connection.ops.quote_name(field.column)}" for field in fields)
+    ids = [row.pk for row in rows]
+    # Table and column names come from the models; every value is a parameter.
+    sql = (
+        f"SELECT r.id, {columns} FROM {reminder.db_table} r"  # noqa: S608
+        f" JOIN {deadline.db_table} d ON d.id = r.deadline_id"
+        f" WHERE r.id IN ({', '.join(['%s'] * len(ids))}) AND r.claim_token = %s"
+        " AND r.status = %s"
+    )
+    claim = reminder.get_field("claim_token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, claim, ReminderStatus.SENDING.value])
+        found = cursor.fetchall()
+    return {
+        pk: tuple(field.to_python(value) for field, value in zip(fields, values, strict=True))
+        for pk, *values in found
+    }
+
+
 def _recheck(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
     """Just before an email goes out: are its rows still ours, and still wanted by their
     deadline as it is now? A deadline changed since it was read is read again, so that the
     email is built from it as it is; a cancel or a move stops what has not left yet."""
-    current = {
-        pk: version
-        for pk, *version in db_retry(
-            lambda: list(
-                Reminder.objects.filter(
-                    pk__in=[row.pk for row in rows],
-                    claim_token=token,
-                    status=ReminderStatus.SENDING,
-                ).values_list("pk", *(f"deadline__{name}" for name in DEADLINE_VERSION_FIELDS))
-            )
-        )
-    }
+    current = db_retry(lambda: _still_ours(rows, token))
     changed = {
         row.deadline_id
         for row in rows
