@@ -505,7 +505,7 @@ def test_changing_reminder_days_in_the_admin_takes_effect_at_once(
     form = {**response.wsgi_request.POST.dict(), "reminder_days": "1"}
     refused = client.post(f"/admin/cases/deadline/{visit.pk}/change/", form)
     assert refused.status_code == 200
-    assert "Give whole days from 0 to 366 as a list" in refused.text
+    assert "Give whole days from 0 to 365 as a list" in refused.text
     visit.refresh_from_db()
     assert visit.reminder_days == [1]
 
