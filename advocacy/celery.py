@@ -54,11 +54,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=41, hour=3),
         "options": {"expires": 6 * 3600},
     },
-    # /healthz (advocacy/health.py) fails when the last heartbeat is older than 150 s. A
-    # load balancer acts on that, so it must be fresh: every 30 s gives five chances before a
-    # failure, so a worker restart does not flap the check. The task is one Redis write. A
-    # heartbeat not picked up within 25 s is dropped: run late, it would claim a freshness
-    # that the schedule no longer has.
+    # Sent reminders older than REMINDER_LOG_AFTER_DAYS move to the compact delivery log, so
+    # the outbox that planning and dispatch read stays small. Daily is plenty: the age is
+    # counted in days, and a day's sent rows are a small part of the table.
+    "prune-reminders": {
+        "task": "cases.prune_reminders",
+        "schedule": crontab(hour=3, minute=55),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # The audit record (history, access log) is checked once a night: the check reads every
     # chained row (minutes on years of data), records the chain heads outside the chains and
     # in the log, and emails staff on a break. Tampering shows within a day; 03:40 UTC keeps it
@@ -68,6 +71,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=40),
         "options": {"expires": 6 * 3600},
     },
+    # /healthz (advocacy/health.py) fails when the last heartbeat is older than 150 s. A
+    # load balancer acts on that, so it must be fresh: every 30 s gives five chances before a
+    # failure, so a worker restart does not flap the check. The task is one Redis write. A
+    # heartbeat not picked up within 25 s is dropped: run late, it would claim a freshness
+    # that the schedule no longer has.
     "beat-heartbeat": {
         "task": "advocacy.beat_heartbeat",
         "schedule": 30.0,

@@ -455,3 +455,6 @@ CONTENT_SECURITY_POLICY = {
 # Whether reminder emails and calendar feeds may name the people of concern. Off by default:
 # an email is easy to forward and hard to take back.
 NAMES_IN_NOTIFICATIONS = env_bool("NAMES_IN_NOTIFICATIONS", False)
+# Sent reminder rows older than this many days leave the outbox for the compact delivery log
+# (who, which deadline, when, Message-ID): the outbox stays small for planning and dispatch.
+REMINDER_LOG_AFTER_DAYS = env_int("REMINDER_LOG_AFTER_DAYS", 30, minimum=1)

@@ -33,13 +33,13 @@ INSERT = """
 INSERT INTO cases_reminder (
     created_at, updated_at, deadline_id, recipient_id, kind, point_on, days_before, about_id,
     digest, scheduled_for, next_attempt_at, status, attempts, last_error, cancelled_reason,
-    claimed_at, lease_expires_at, claim_token, sent_at, message_id
+    claimed_at, lease_expires_at, claim_token, sent_at, message_id, claimed_by, failure_cause
 )
 SELECT now(), now(), d.ids[1 + (g %% d.n)::integer], %(user)s, 'reminder',
        DATE '2030-01-01' + (g / d.n)::integer, 1, NULL, g %% 10 = 0,
        now() + interval '1 day' + g * interval '1 second',
        now() + interval '1 day' + g * interval '1 second',
-       'pending', 0, '', '', NULL, NULL, NULL, NULL, '<bench.' || g || '@bench.invalid>'
+       'pending', 0, '', '', NULL, NULL, NULL, NULL, '<bench.' || g || '@bench.invalid>', '', ''
 FROM generate_series(%(start)s, %(stop)s - 1) AS g,
      (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM cases_deadline) AS d
 """
@@ -115,6 +115,10 @@ def plans() -> None:
             "claim (reminders_due)": claim,
             "digest readers due": selectors.digest_recipients_due(now=now),
             "expired leases": selectors.reminders_with_expired_lease(now=now).values_list("pk"),
+            "failure reports due": selectors.failure_report_recipients_due(now=now),
+            "gave up on an unreachable server": (
+                selectors.reminders_given_up_unreachable().values_list("pk")
+            ),
         }
         for name, queryset in queries.items():
             print(f"\n-- {name}\n{queryset.explain(analyze=True, buffers=True)}")

@@ -390,6 +390,12 @@ class DeadlineAdmin(StatusTrackedAdmin):
         obj.due_on = models.dates.period_end(obj.due_on, obj.due_precision)
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Dates, reminder days and assignees are saved by now: re-plan at once (in the same
+        # transaction), so an unwanted reminder is cancelled now, not at the hourly re-plan.
+        services.reminders_plan(deadline=form.instance)
+
     def change_status(self, obj, *, to, by, reason, **when):
         services.deadline_change_status(deadline=obj, to=to, by=by, reason=reason, **when)
 
@@ -468,7 +474,7 @@ class ReminderAdmin(admin.ModelAdmin):
         "sent_at",
         "last_error",
     ]
-    list_filter = ["status", "kind", "digest"]
+    list_filter = ["status", "kind", "failure_cause", "digest"]
     search_fields = [
         "deadline__title",
         "deadline__case__reference",
@@ -508,3 +514,26 @@ class ReminderAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
+
+
+@admin.register(models.ReminderDelivery)
+class ReminderDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log, read-only: reminders sent long ago, as they left the outbox."""
+
+    list_display = ["sent_at", "deadline", "recipient", "kind", "point_on", "message_id"]
+    list_filter = ["kind"]
+    search_fields = ["deadline__case__reference", "recipient__username", "message_id"]
+    list_select_related = ["deadline", "recipient"]
+    date_hierarchy = "sent_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -10,6 +10,7 @@ import asyncio
 import re
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -30,6 +31,7 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs) if kept
+        self.received_at: list[float] = []  # time.time() of each kept message, for drills
         self.raw_message_ids: list[str] = []  # one per accepted message, if not kept
         self.accepted = 0
         self.connections = 0  # one EHLO/HELO per SMTP connection
@@ -65,6 +67,7 @@ class RecordingHandler:
             if self.keep:
                 message = message_from_bytes(envelope.content, policy=policy.default)
                 self.messages.append(message)
+                self.received_at.append(time.time())
                 self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             else:
                 head = envelope.content.split(b"\r\n\r\n", 1)[0]

@@ -18,6 +18,7 @@ from cases.models import (
     DeadlineKind,
     DeadlineStatus,
     Reminder,
+    ReminderDelivery,
     ReminderKind,
     ReminderStatus,
 )
@@ -437,3 +438,122 @@ def test_assignees_who_cannot_see_the_case_get_nothing_and_coordinators_step_in(
     )
     assert Reminder.objects.filter(deadline=visit, recipient=outsider).count() == 0
     assert len(planned(visit, coordinator)) == 3
+
+
+# --- One email per point, whatever is edited ---------------------------------------------------
+def test_changing_reminder_days_on_the_due_day_never_repeats_what_was_sent(
+    frozen, case, coordinator
+):
+    visit = factories.make_deadline(
+        case=case, by=coordinator, assignees=[coordinator], reminder_days=[0]
+    )
+    frozen(moment(2026, 1, 8, 8, 1))
+    reminders_dispatch()
+    assert [email.subject for email in mail.outbox] == [
+        f"[{case.reference}] Today: Follow-up visit (Jan. 8, 2026)"
+    ]
+
+    # The reader wanted more notice: 2 days, then 1 day as well. Both points are past and the
+    # reader was told since: nothing new is owed.
+    services.deadline_update(deadline=visit, by=coordinator, reminder_days=[2])
+    reminders_dispatch()
+    services.deadline_update(deadline=visit, by=coordinator, reminder_days=[2, 1])
+    reminders_dispatch()
+    services.reminders_replan_open()
+    reminders_dispatch()
+
+    assert len(mail.outbox) == 1
+    assert not Reminder.objects.filter(
+        deadline=visit, kind=ReminderKind.REMINDER, status=ReminderStatus.PENDING
+    ).exists()
+
+
+def test_changing_reminder_days_in_the_admin_takes_effect_at_once(
+    frozen, case, coordinator, editor, staff, client
+):
+    visit = factories.make_deadline(case=case, by=coordinator, assignees=[coordinator, editor])
+    assert set(planned(visit, editor)) == {
+        dt.date(2026, 1, 5),
+        dt.date(2026, 1, 7),
+        dt.date(2026, 1, 8),
+    }
+    client.force_login(staff)
+    response = client.post(
+        f"/admin/cases/deadline/{visit.pk}/change/",
+        {
+            "case": case.pk,
+            "kind": visit.kind,
+            "title": visit.title,
+            "due_on": "2026-01-08",
+            "due_precision": "day",
+            "due_timezone": "",
+            "status": visit.status,
+            "reminder_days": "[1]",
+            "assignees": [coordinator.pk],  # the editor is no longer assigned
+            "change_reason": "",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert planned(visit, editor) == {}  # at once, not at the hourly re-plan
+    assert set(planned(visit, coordinator)) == {dt.date(2026, 1, 7)}
+    cancelled = Reminder.objects.filter(
+        deadline=visit, recipient=editor, status=ReminderStatus.CANCELLED
+    )
+    assert cancelled.count() == 4  # three reminders and the overdue notice
+
+    # Days that are not whole days are refused with a message, and nothing changes.
+    form = {**response.wsgi_request.POST.dict(), "reminder_days": "1"}
+    refused = client.post(f"/admin/cases/deadline/{visit.pk}/change/", form)
+    assert refused.status_code == 200
+    assert "Give whole days from 0 to 365 as a list" in refused.text
+    visit.refresh_from_db()
+    assert visit.reminder_days == [1]
+
+
+def test_an_overdue_date_corrected_again_brings_no_second_notice(frozen, case, coordinator):
+    visit = factories.make_deadline(case=case, by=coordinator, assignees=[coordinator])
+    frozen(moment(2026, 1, 9, 8, 1))
+    reminders_dispatch()
+    assert [email.subject for email in mail.outbox][-1].startswith(f"[{case.reference}] Overdue")
+    told = len(mail.outbox)
+
+    frozen(moment(2026, 1, 9, 10))
+    services.deadline_update(deadline=visit, by=coordinator, due_on=dt.date(2026, 1, 7))
+    reminders_dispatch()
+    services.deadline_update(deadline=visit, by=coordinator, due_on=dt.date(2026, 1, 6))
+    reminders_dispatch()
+    assert len(mail.outbox) == told
+
+    # Moved into the future and passed again: that is news, and one notice says it.
+    services.deadline_update(deadline=visit, by=coordinator, due_on=dt.date(2026, 1, 12))
+    frozen(moment(2026, 1, 13, 8, 1))
+    reminders_dispatch()
+    overdue = [email for email in mail.outbox if "Overdue" in email.subject]
+    assert len(overdue) == 2 and "(Jan. 12, 2026)" in overdue[-1].subject
+
+
+def test_a_sent_point_moved_to_the_delivery_log_is_not_sent_again(
+    frozen, case, coordinator, settings
+):
+    settings.REMINDER_LOG_AFTER_DAYS = 1
+    visit = factories.make_deadline(
+        case=case, by=coordinator, assignees=[coordinator], due_on=dt.date(2026, 3, 31)
+    )
+    services.deadline_update(
+        deadline=visit, by=coordinator, due_precision=DatePrecision.MONTH, reminder_days=[60]
+    )
+    frozen(moment(2026, 1, 30, 8, 1))
+    reminders_dispatch()
+    assert len(mail.outbox) == 1
+    frozen(moment(2026, 2, 5, 8))
+    assert services.reminders_prune() == 1
+    [logged] = ReminderDelivery.objects.all()
+    assert (logged.recipient, logged.point_on) == (coordinator, dt.date(2026, 1, 30))
+    assert logged.message_id == mail.outbox[0].extra_headers["Message-ID"]
+    assert not Reminder.objects.filter(status=ReminderStatus.SENT).exists()
+
+    # Re-planning later (or adding a reminder day that is also past) sends nothing again.
+    services.reminders_replan_open()
+    services.deadline_update(deadline=visit, by=coordinator, reminder_days=[61, 60])
+    reminders_dispatch()
+    assert len(mail.outbox) == 1

@@ -38,7 +38,7 @@ from .prisoners import (
     WishStatus,
 )
 from .profiles import UserProfile
-from .reminders import Reminder, ReminderKind, ReminderStatus
+from .reminders import FailureCause, Reminder, ReminderDelivery, ReminderKind, ReminderStatus
 from .team import Invitation, UserSession
 from .timeline import TimelineEntry, TimelineVersion
 
@@ -69,6 +69,7 @@ __all__ = [
     "Event",
     "Export",
     "ExportStatus",
+    "FailureCause",
     "Invitation",
     "LegalBasis",
     "Membership",
@@ -82,6 +83,7 @@ __all__ = [
     "Prisoner",
     "Registration",
     "Reminder",
+    "ReminderDelivery",
     "ReminderKind",
     "ReminderStatus",
     "RiskLevel",

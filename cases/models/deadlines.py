@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -137,6 +138,20 @@ class Deadline(StatusTrackedModel, TimestampedModel):
                 condition=models.Q(status="open"),
             ),
         ]
+
+    def clean(self) -> None:
+        super().clean()
+        # The planner counts days back from the deadline: a list of whole days, nothing else
+        # (the admin's JSON field would otherwise take "1" or "[\"1\"]").
+        # (None: not given yet; the deadline services fill in the defaults for the kind.)
+        days = self.reminder_days
+        if days is not None and (
+            not isinstance(days, list)
+            or not all(type(day) is int and 0 <= day <= MAX_REMINDER_DAYS for day in days)
+        ):
+            raise ValidationError(
+                {"reminder_days": _("Give whole days from 0 to 365 as a list, e.g. [7, 1, 0].")}
+            )
 
     def __str__(self) -> str:
         return f"{self.title} ({self.due_display})"

@@ -1,6 +1,6 @@
 """The reminder outbox: one row per email we owe someone about a deadline.
 
-A row is planned (``cases.services.reminders.reminders_plan``) when a deadline is created,
+A row is planned (``cases.services.reminders.planning.reminders_plan``) when a deadline is created,
 moved, reassigned, completed or cancelled, and sent by the dispatcher once it is due. The row
 is the whole truth about that email: when it is due, whether it went out, how often sending
 failed and why, and the Message-ID it carries on every attempt (so that the one possible
@@ -34,6 +34,20 @@ class ReminderKind(models.TextChoices):
     REMINDER = "reminder", _("Reminder before the deadline")
     OVERDUE = "overdue", _("Overdue notice")
     FAILURE_REPORT = "failure_report", _("Report of an undelivered reminder")
+
+
+class FailureCause(models.TextChoices):
+    """Why the last attempt failed, which decides what happens next."""
+
+    NONE = "", _("None")
+    # 5xx for this recipient or message: retrying cannot help, the row fails at once.
+    REFUSED = "refused", _("Refused by the mail server")
+    # 4xx: the server answered but not now; retried with backoff.
+    DEFERRED = "deferred", _("Deferred by the mail server")
+    # No answer (connection refused, timeout, dropped): retried with backoff, and after the
+    # last attempt retried again by itself as soon as the server answers.
+    UNREACHABLE = "unreachable", _("Mail server unreachable")
+    OTHER = "other", _("Other error")
 
 
 class ReminderStatus(models.TextChoices):
@@ -94,10 +108,16 @@ class Reminder(TimestampedModel):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    failure_cause = models.CharField(
+        _("failure cause"), max_length=12, choices=FailureCause.choices, blank=True, default=""
+    )
     cancelled_reason = models.CharField(_("why cancelled"), max_length=200, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     claim_token = models.UUIDField(_("claim"), null=True, blank=True, editable=False)
+    # The worker (Celery node name, or "cron@host") that holds the claim: a worker starting
+    # again takes back at once what it held when it stopped (delivery.reminders_recover_worker).
+    claimed_by = models.CharField(_("claimed by"), max_length=200, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=255, default=new_message_id)
 
@@ -162,9 +182,59 @@ class Reminder(TimestampedModel):
                 name="reminder_lease_idx",
                 condition=models.Q(status="sending"),
             ),
+            # Rows that gave up because the mail server did not answer, retried by themselves
+            # once it answers again (delivery._revive_unreachable, every round): usually none.
+            models.Index(
+                fields=["updated_at"],
+                name="reminder_unreachable_idx",
+                condition=models.Q(status="failed", failure_cause="unreachable"),
+            ),
         ]
 
     def __str__(self) -> str:
         return (
             f"{self.get_kind_display()} #{self.pk} → {self.recipient} ({self.get_status_display()})"
         )
+
+
+class ReminderDelivery(models.Model):
+    """The compact record of a reminder email that went out, kept after its outbox row is pruned.
+
+    Sent rows older than ``REMINDER_LOG_AFTER_DAYS`` leave the outbox (the hot path of planning
+    and dispatch) for this log: who got which email about which deadline, when, under which
+    Message-ID. Planning reads it too, so a pruned point is never sent again. Append-only, not
+    a domain model: no history of its own (the outbox row it replaces had none either).
+    """
+
+    deadline = models.ForeignKey(
+        "cases.Deadline",
+        verbose_name=_("deadline"),
+        on_delete=models.CASCADE,
+        related_name="reminder_deliveries",
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="reminder_deliveries",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    point_on = models.DateField(_("reminder point"))
+    sent_at = models.DateTimeField(_("sent at"))
+    message_id = models.CharField(_("Message-ID"), max_length=255)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        verbose_name = _("reminder delivery")
+        verbose_name_plural = _("reminder deliveries")
+        constraints = [
+            # The same uniqueness as the outbox: one email per deadline, recipient and point.
+            models.UniqueConstraint(
+                fields=["deadline", "recipient", "kind", "point_on"],
+                condition=models.Q(kind__in=["reminder", "overdue"]),
+                name="reminder_delivery_one_per_point",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.message_id} ({self.sent_at:%Y-%m-%d %H:%M})"

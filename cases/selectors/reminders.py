@@ -13,8 +13,10 @@ from cases.models import (
     Case,
     Deadline,
     DeadlineStatus,
+    FailureCause,
     Membership,
     Reminder,
+    ReminderKind,
     ReminderStatus,
     UserProfile,
 )
@@ -31,6 +33,25 @@ def reminders_due(*, now: dt.datetime) -> QuerySet[Reminder]:
 def reminders_with_expired_lease(*, now: dt.datetime) -> QuerySet[Reminder]:
     """Rows left in "sending" by a worker that died (partial index reminder_lease_idx)."""
     return Reminder.objects.filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now)
+
+
+def reminders_given_up_unreachable() -> QuerySet[Reminder]:
+    """Failed rows whose last attempt found no mail server (partial index
+    reminder_unreachable_idx): sent again once the server answers."""
+    return Reminder.objects.filter(
+        status=ReminderStatus.FAILED, failure_cause=FailureCause.UNREACHABLE
+    )
+
+
+def failure_report_recipients_due(*, now: dt.datetime) -> QuerySet:
+    """Ids of the coordinators with a failure report due now, each once."""
+    return (
+        reminders_due(now=now)
+        .filter(kind=ReminderKind.FAILURE_REPORT)
+        .order_by("recipient_id")
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
 
 
 def digest_recipients_due(*, now: dt.datetime) -> QuerySet:
@@ -82,7 +103,7 @@ def overdue_deadlines(*, now: dt.datetime | None = None) -> QuerySet[Deadline]:
     """Open deadlines whose day is over in the installation's time zone.
 
     A deadline with its own time or time zone may pass a few hours earlier or later; use
-    ``cases.services.reminders.deadline_passes_at`` for the exact moment of one deadline.
+    ``cases.services.reminders.common.deadline_passes_at`` for the exact moment of one deadline.
     """
     today = timezone.localdate(now or timezone.now())
     return Deadline.objects.filter(status=DeadlineStatus.OPEN, due_on__lt=today)

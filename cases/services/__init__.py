@@ -36,6 +36,8 @@ from .reminders import (
     reminder_retry,
     reminders_dispatch,
     reminders_plan,
+    reminders_prune,
+    reminders_recover_worker,
     reminders_replan_for_user,
     reminders_replan_open,
 )
@@ -78,6 +80,8 @@ __all__ = [
     "reminder_retry",
     "reminders_dispatch",
     "reminders_plan",
+    "reminders_prune",
+    "reminders_recover_worker",
     "reminders_replan_for_user",
     "reminders_replan_open",
     "system_actor",

@@ -4,6 +4,7 @@ A crontab doing what beat does (advocacy/celery.py)::
 
     * * * * *   manage.py send_due_reminders            (every minute: send what is due)
     17 * * * *  manage.py send_due_reminders --replan   (hourly: re-plan open deadlines first)
+    41 3 * * *  manage.py send_due_reminders --prune    (daily: old sent rows to the log)
 """
 
 import datetime as dt
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from cases.services import reminders
+from cases.services.reminders import delivery
 
 
 def _positive(value: str) -> int:
@@ -34,21 +36,32 @@ class Command(BaseCommand):
             help="First re-plan the reminders of every open deadline (as beat does hourly).",
         )
         parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="First move sent reminders older than REMINDER_LOG_AFTER_DAYS to the delivery "
+            "log (as beat does daily).",
+        )
+        parser.add_argument(
             "--batch-size",
             type=_positive,
-            default=reminders.BATCH_SIZE,
-            help=f"Emails sent per SMTP connection (default {reminders.BATCH_SIZE}).",
+            default=delivery.BATCH_SIZE,
+            help=f"Emails sent per SMTP connection (default {delivery.BATCH_SIZE}).",
         )
         parser.add_argument(
             "--time-budget",
             type=_positive,
-            default=int(reminders.TIME_BUDGET.total_seconds()),
+            default=int(delivery.TIME_BUDGET.total_seconds()),
             help="Stop claiming new reminders after this many seconds (default "
-            f"{int(reminders.TIME_BUDGET.total_seconds())}); the next run carries on.",
+            f"{int(delivery.TIME_BUDGET.total_seconds())}); the next run carries on.",
         )
 
-    def handle(self, *args, replan: bool, batch_size: int, time_budget: int, **options):
+    def handle(
+        self, *args, replan: bool, prune: bool, batch_size: int, time_budget: int, **options
+    ):
         try:
+            if prune:
+                moved = reminders.reminders_prune()
+                self.stdout.write(f"Moved {moved} sent reminder(s) to the delivery log.")
             if replan:
                 count = reminders.reminders_replan_open()
                 self.stdout.write(f"Re-planned the reminders of {count} deadline(s).")
@@ -63,14 +76,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Sent {result.sent} email(s) for {result.delivered_rows} reminder(s); "
             f"{result.retrying} to retry, {result.failed} failed, {result.cancelled} cancelled, "
-            f"{result.recovered} recovered from a stopped worker."
+            f"{result.recovered} recovered from a stopped worker, "
+            f"{result.revived} sent again now that the mail server answers."
         )
         if result.more:
             self.stdout.write("Stopped at the time budget; run again to send the rest.")
         if result.failed:
             self.stderr.write(
                 self.style.ERROR(
-                    f"{result.failed} reminder(s) could not be delivered after every attempt; "
-                    "the coordinators of their cases are told, and the admin lists them."
+                    f"{result.failed} reminder(s) could not be delivered (refused, or after every "
+                    "attempt); the coordinators of their cases are told, and the admin lists them."
                 )
             )

@@ -1,0 +1,349 @@
+"""Planning: turning a deadline into outbox rows, one per recipient and reminder point.
+
+``reminders_plan`` runs whenever a deadline is created, moved, reassigned, completed or
+cancelled (in the same transaction). Rows for points still ahead are (re)scheduled, rows no
+longer wanted are cancelled, none is deleted. Nothing here sends an email: it asks for a
+dispatch round (``enqueue.dispatch_soon``) once a row is due.
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import access
+from cases.models import (
+    Case,
+    Deadline,
+    DeadlineStatus,
+    Reminder,
+    ReminderDelivery,
+    ReminderKind,
+    ReminderStatus,
+    UserProfile,
+)
+from cases.models.dates import period_end
+from cases.selectors import reminders as selectors
+from cases.services.profiles import profile_get
+
+from .common import REMINDING, at_morning, deadline_passes_at, next_morning, zone
+from .enqueue import dispatch_soon
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One email someone should get about the deadline, at its nominal time."""
+
+    recipient_id: int
+    kind: str
+    point_on: dt.date
+    days_before: int | None
+    at: dt.datetime
+    tz: zoneinfo.ZoneInfo
+    digest: bool
+
+    @property
+    def key(self) -> tuple[int, str, dt.date]:
+        return (self.recipient_id, self.kind, self.point_on)
+
+
+@dataclass
+class PlanResult:
+    created: int = 0
+    rescheduled: int = 0
+    cancelled: int = 0
+    due_now: int = 0
+
+
+@dataclass
+class _Recipients:
+    reminded: list[int]  # assignees, or the coordinators when nobody is assigned
+    told_overdue: list[int]  # assignees and coordinators
+    profiles: dict[int, UserProfile]
+    excluded: dict[int, str]  # user id -> why they get nothing
+
+
+def _recipients(deadline: Deadline) -> _Recipients:
+    case = deadline.case
+    assignees = list(deadline.assignees.values_list("pk", flat=True))
+    coordinators = list(selectors.case_coordinators(case).values_list("pk", flat=True))
+    reminded = assignees or coordinators
+    told_overdue = list(dict.fromkeys([*assignees, *coordinators]))
+    users = {user.pk: user for user in get_user_model().objects.filter(pk__in=told_overdue)}
+    muted = set(
+        UserProfile.muted_cases.through.objects.filter(
+            case_id=case.pk, userprofile__user_id__in=told_overdue
+        ).values_list("userprofile__user_id", flat=True)
+    )
+    existing = {
+        profile.user_id: profile for profile in UserProfile.objects.filter(user_id__in=told_overdue)
+    }
+    excluded: dict[int, str] = {}
+    profiles: dict[int, UserProfile] = {}
+    for user_id in told_overdue:
+        user = users.get(user_id)
+        if user is None or not user.is_active:
+            excluded[user_id] = _("The recipient's account is inactive.")
+        elif not user.email:
+            excluded[user_id] = _("The recipient has no email address.")
+        elif user_id in muted:
+            excluded[user_id] = _("The recipient muted this case.")
+        elif not access.cases_visible_to(user).filter(pk=case.pk).exists():
+            excluded[user_id] = _("The recipient can no longer see this case.")
+        else:
+            profiles[user_id] = existing.get(user_id) or profile_get(user)
+    reachable = [pk for pk in assignees if pk not in excluded or pk in muted]
+    if assignees and not reachable:
+        # Nobody assigned can be reached (left the organization, no email): the coordinators
+        # are reminded instead, so the deadline is not silently orphaned. A mute is a choice
+        # and does not count as unreachable.
+        reminded = coordinators
+    return _Recipients(
+        reminded=[pk for pk in reminded if pk not in excluded],
+        told_overdue=[pk for pk in told_overdue if pk not in excluded],
+        profiles=profiles,
+        excluded=excluded,
+    )
+
+
+def _points(deadline: Deadline, recipients: _Recipients) -> list[_Point]:
+    passes_at = deadline_passes_at(deadline)
+    due_on = period_end(deadline.due_on, deadline.due_precision)
+    points = []
+    for user_id in recipients.reminded:
+        profile = recipients.profiles[user_id]
+        tz = zone(profile.effective_time_zone)
+        digest = profile.email_mode == UserProfile.EmailMode.DIGEST
+        for days in sorted(set(deadline.reminder_days or [])):
+            point_on = due_on - dt.timedelta(days=int(days))
+            at = at_morning(point_on, tz)
+            if at >= passes_at:
+                continue  # "that morning" of a deadline due at 07:00 would come too late
+            points.append(
+                _Point(user_id, ReminderKind.REMINDER, point_on, int(days), at, tz, digest)
+            )
+    for user_id in recipients.told_overdue:
+        profile = recipients.profiles[user_id]
+        tz = zone(profile.effective_time_zone)
+        digest = profile.email_mode == UserProfile.EmailMode.DIGEST
+        # When it passes, but not at night: no earlier than 08:00 that day, their time.
+        at = max(passes_at, at_morning(passes_at.astimezone(tz).date(), tz))
+        points.append(_Point(user_id, ReminderKind.OVERDUE, due_on, None, at, tz, digest))
+    return points
+
+
+def _delivery_time(
+    point: _Point, *, not_before: dt.datetime, passes_at: dt.datetime
+) -> dt.datetime:
+    """When the row is due: the point's time (or now, for a catch-up), moved to the next
+    digest morning for digest readers unless that would be after the deadline."""
+    when = max(point.at, not_before)
+    if point.digest:
+        morning = next_morning(when, point.tz)
+        if point.kind == ReminderKind.OVERDUE or morning < passes_at:
+            when = morning
+    return when
+
+
+def cancel_reason(deadline: Deadline, row: Reminder, recipients: _Recipients | None) -> str:
+    if deadline.status != DeadlineStatus.OPEN:
+        return _("The deadline is %(status)s.") % {"status": deadline.get_status_display().lower()}
+    if recipients is not None:
+        if row.recipient_id in recipients.excluded:
+            return recipients.excluded[row.recipient_id]
+        meant_for = (
+            recipients.reminded if row.kind == ReminderKind.REMINDER else recipients.told_overdue
+        )
+        if row.recipient_id not in meant_for:
+            return _("No longer a recipient of this deadline.")
+    return _("The deadline moved or its reminder days changed.")
+
+
+def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> PlanResult:
+    """Bring the deadline's outbox rows in line with the deadline as it is now.
+
+    - Points still ahead get a pending row at 08:00 on their day in the recipient's time zone
+      (digest readers: their next digest morning).
+    - Of the points already past when planning, only the most recent one without a row is
+      sent, at once, and only while the deadline has not passed: no late bulk. And only if
+      the recipient was not told since that point (a reminder or overdue notice sent or in
+      flight after it, also one already moved to the delivery log): changing reminder days,
+      moving or re-planning never repeats what someone was already told, and an overdue
+      date corrected again brings no second notice.
+    - Pending rows no longer wanted (deadline moved, done, cancelled, reassigned, muted) are
+      cancelled with the reason; cancelled rows wanted again are revived. Sent, failed and
+      in-flight rows are records and are left alone. Nothing is deleted.
+    """
+    now = now or timezone.now()
+    result = PlanResult()
+    with transaction.atomic():
+        # One planner per deadline at a time (the deadline's services hold this lock already).
+        Deadline.objects.select_for_update().filter(pk=deadline.pk).values_list("pk").first()
+        rows = {
+            (row.recipient_id, row.kind, row.point_on): row
+            for row in Reminder.objects.filter(deadline=deadline, kind__in=REMINDING)
+        }
+        recipients = None
+        points: dict[tuple, _Point] = {}
+        wanted: dict[tuple, dt.datetime] = {}  # key -> when the row should be due
+        keep: set[tuple] = set()  # past points whose existing rows stay as they are
+        if deadline.status == DeadlineStatus.OPEN:
+            recipients = _recipients(deadline)
+            points = {point.key: point for point in _points(deadline, recipients)}
+            passes_at = deadline_passes_at(deadline)
+            told = _last_told(deadline, rows.values())
+            latest_past: dict[tuple[int, str], _Point] = {}
+            for point in points.values():
+                if point.at > now:
+                    wanted[point.key] = _delivery_time(point, not_before=now, passes_at=passes_at)
+                    continue
+                keep.add(point.key)
+                group = (point.recipient_id, point.kind)
+                if group not in latest_past or point.at > latest_past[group].at:
+                    latest_past[group] = point
+            for point in latest_past.values():
+                if point.kind == ReminderKind.REMINDER and now >= passes_at:
+                    continue  # the deadline is over: the overdue notice speaks instead
+                last = told.get((point.recipient_id, point.kind))
+                if last is not None and last >= point.at:
+                    continue  # told since this point: a catch-up would say it twice
+                row = rows.get(point.key)
+                if row is None or row.status == ReminderStatus.CANCELLED:
+                    keep.discard(point.key)
+                    wanted[point.key] = _delivery_time(point, not_before=now, passes_at=passes_at)
+
+        new_rows = []
+        for key, when in wanted.items():
+            point = points[key]
+            row = rows.get(key)
+            if when <= now:
+                result.due_now += 1
+            if row is None:
+                new_rows.append(
+                    Reminder(
+                        deadline=deadline,
+                        recipient_id=point.recipient_id,
+                        kind=point.kind,
+                        point_on=point.point_on,
+                        days_before=point.days_before,
+                        digest=point.digest,
+                        scheduled_for=when,
+                        next_attempt_at=when,
+                    )
+                )
+                result.created += 1
+            elif row.status == ReminderStatus.CANCELLED:
+                _reschedule(row, when=when, digest=point.digest, revive=True, now=now)
+                result.created += 1
+            elif row.status == ReminderStatus.PENDING and (
+                row.scheduled_for != when or row.digest != point.digest
+            ):
+                _reschedule(row, when=when, digest=point.digest, revive=False, now=now)
+                result.rescheduled += 1
+        Reminder.objects.bulk_create(new_rows)
+
+        for key, row in rows.items():
+            if row.status != ReminderStatus.PENDING or key in wanted or key in keep:
+                continue
+            cancelled = Reminder.objects.filter(pk=row.pk, status=ReminderStatus.PENDING).update(
+                status=ReminderStatus.CANCELLED,
+                cancelled_reason=cancel_reason(deadline, row, recipients)[:200],
+                updated_at=now,
+            )
+            result.cancelled += cancelled
+        if result.due_now:
+            transaction.on_commit(dispatch_soon)
+    return result
+
+
+def _last_told(deadline: Deadline, rows) -> dict[tuple[int, str], dt.datetime]:
+    """When each (recipient, kind) was last told about the deadline: rows sent or in flight,
+    and rows already moved to the delivery log."""
+    told: dict[tuple[int, str], dt.datetime] = {}
+
+    def note(key: tuple[int, str], when: dt.datetime | None) -> None:
+        if when is not None and (key not in told or when > told[key]):
+            told[key] = when
+
+    for row in rows:
+        if row.status == ReminderStatus.SENT:
+            note((row.recipient_id, row.kind), row.sent_at)
+        elif row.status == ReminderStatus.SENDING:
+            note((row.recipient_id, row.kind), row.claimed_at)
+    for recipient_id, kind, sent_at in ReminderDelivery.objects.filter(
+        deadline=deadline, kind__in=REMINDING
+    ).values_list("recipient_id", "kind", "sent_at"):
+        note((recipient_id, kind), sent_at)
+    return told
+
+
+def _reschedule(row: Reminder, *, when: dt.datetime, digest: bool, revive: bool, now) -> None:
+    changes = {"scheduled_for": when, "digest": digest, "updated_at": now}
+    if revive:
+        changes.update(
+            status=ReminderStatus.PENDING,
+            attempts=0,
+            next_attempt_at=when,
+            cancelled_reason="",
+            last_error="",
+        )
+        expected = ReminderStatus.CANCELLED
+    else:
+        expected = ReminderStatus.PENDING
+        if row.attempts == 0:
+            changes["next_attempt_at"] = when
+    Reminder.objects.filter(pk=row.pk, status=expected).update(**changes)
+
+
+def reminders_replan_open(*, now: dt.datetime | None = None, chunk: int = 200) -> int:
+    """Re-plan every open deadline (and close the rows of closed ones). Safe to run any time.
+
+    Picks up what no service call announced: a deadline edited in the admin, a new
+    coordinator, a changed time zone or reminder mode, a mute.
+    """
+    ids = list(
+        Deadline.objects.filter(
+            Q(status=DeadlineStatus.OPEN)
+            | Q(reminders__status=ReminderStatus.PENDING, reminders__kind__in=REMINDING)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    for start in range(0, len(ids), chunk):
+        for deadline in Deadline.objects.filter(pk__in=ids[start : start + chunk]).select_related(
+            "case"
+        ):
+            reminders_plan(deadline=deadline, now=now)
+    return len(ids)
+
+
+def reminders_replan_for_user(*, user: AbstractBaseUser) -> int:
+    """Re-plan the open deadlines of every case the user may see (after they change their
+    time zone, reminder mode or mutes)."""
+    deadlines = access.visible_through_case(
+        user, Deadline.objects.filter(status=DeadlineStatus.OPEN)
+    ).select_related("case")
+    count = 0
+    for deadline in deadlines:
+        reminders_plan(deadline=deadline)
+        count += 1
+    return count
+
+
+def case_mute(*, user: AbstractBaseUser, case: Case, muted: bool = True) -> None:
+    """Stop (or resume) reminder emails about one case for one user."""
+    with transaction.atomic():
+        profile = profile_get(user)
+        if muted:
+            profile.muted_cases.add(case)
+        else:
+            profile.muted_cases.remove(case)
+        for deadline in case.deadlines.filter(status=DeadlineStatus.OPEN):
+            reminders_plan(deadline=deadline)
