@@ -91,13 +91,9 @@ def verify_audit_chains() -> bool:
 @shared_task(name="cases.notify_link_request")
 def notify_link_request(link_request_id: int) -> int:
     """Tell the person's owner about a request to put them on another case."""
-    from cases.models import PersonLinkRequest
     from cases.services.links import person_link_request_notify
 
-    link_request = PersonLinkRequest.objects.filter(pk=link_request_id).first()
-    if link_request is None:
-        return 0
-    return person_link_request_notify(link_request=link_request)
+    return person_link_request_notify(link_request_id=link_request_id)
 
 
 # A mail server that is down (OSError, SMTPException) is tried again 1, 2, 4 ... minutes later.

@@ -70,9 +70,10 @@ def person_link_decide(
     return link_request
 
 
-def person_link_request_notify(*, link_request: PersonLinkRequest) -> int:
+def person_link_request_notify(*, link_request_id: int) -> int:
     """Email the owner's coordinators about an open request (codes only, never names); each
-    in their own language. Runs in the worker. Returns how many emails went out."""
+    in their own language. Runs in the worker. Returns how many emails went out (none for a
+    request deleted or decided meanwhile)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.mail import EmailMultiAlternatives
@@ -84,7 +85,8 @@ def person_link_request_notify(*, link_request: PersonLinkRequest) -> int:
 
     from .profiles import profile_get
 
-    if link_request.status != PersonLinkRequest.Status.PENDING:
+    link_request = PersonLinkRequest.objects.filter(pk=link_request_id).first()
+    if link_request is None or link_request.status != PersonLinkRequest.Status.PENDING:
         return 0
     prisoner, case = link_request.prisoner, link_request.case
     requester = link_request.requested_by
