@@ -268,3 +268,21 @@ def cases_to_link(user, prisoner: Prisoner) -> QuerySet[Case]:
     if person_level(user, prisoner) >= Level.MANAGE:
         return editable
     return editable.filter(lead_organization_id=prisoner.owner_id)
+
+
+# --- API tokens: each user's own -----------------------------------------------------------------
+def tokens_of(user):
+    """The user's own API tokens (no one else's: not even a superuser lists them here)."""
+    from cases.models import ApiToken
+
+    if not _is_signed_in(user):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user)
+
+
+def get_token_for(user, pk):
+    """One of the user's own tokens (else 404)."""
+    token = tokens_of(user).filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token

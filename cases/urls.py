@@ -10,6 +10,7 @@ from cases.views import (
     home,
     petitions,
     prisoners,
+    tokens,
     two_factor,
 )
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("settings/", account.settings_view, name="settings"),
     path("language/", account.set_language, name="set-language"),
+    path("settings/tokens/", tokens.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("two-factor/", two_factor.manage, name="two-factor"),
     path("two-factor/verify/", two_factor.verify, name="two-factor-verify"),
     path("two-factor/setup/", two_factor.setup, name="two-factor-setup"),

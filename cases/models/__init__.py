@@ -32,6 +32,7 @@ from .prisoners import (
 from .profiles import UserProfile
 from .reminders import Reminder, ReminderKind, ReminderStatus
 from .timeline import TimelineEntry, TimelineVersion
+from .tokens import ApiIdempotencyKey, ApiToken
 
 __all__ = [
     "CASE_TRANSITIONS",
@@ -41,6 +42,8 @@ __all__ = [
     "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
     "AccessLog",
+    "ApiIdempotencyKey",
+    "ApiToken",
     "AuditChainHead",
     "Authority",
     "Case",
