@@ -72,7 +72,8 @@ class ApiToken(models.Model):
 
 class ApiIdempotencyKey(models.Model):
     """The answer to a successful POST made with an ``Idempotency-Key`` header: a retry with
-    the same key and the same request, by the same user, gets this answer again instead of a second row.
+    the same key and the same request, by the same user, gets this answer again instead of a
+    second row.
 
     Written in the transaction of the create itself, so either both are kept or neither.
     Old keys are of no use after a day (``IDEMPOTENCY_KEY_HOURS``); they are dropped as new
