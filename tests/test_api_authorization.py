@@ -23,6 +23,7 @@ from cases.models import (
     TimelineEntry,
 )
 from cases.services.tokens import api_token_create
+from tests import test_authorization as matrix
 from tests.test_authorization import (
     API_POLICIES,
     MARKER,
@@ -30,8 +31,9 @@ from tests.test_authorization import (
     NOT_ABOUT_ONE_CASE,
     PERSONAS,
     SEES_IDENTITY,
-    world,  # noqa: F401 (the fixture)
 )
+
+world = matrix.world  # the same world of personas and cases (a fixture)
 
 # With a token, the POST sends ``{}`` as JSON: the JSON routes name the missing fields
 # (400) and the upload route, which takes multipart/form-data only, refuses the type (415).
