@@ -168,7 +168,11 @@ def build(seed: int = 1):
     )
     prisoners = Prisoner.objects.bulk_create(
         (
-            Prisoner(code=f"POW-{n:05d}-{j}", detaining_authority=rng.choice(authorities))
+            Prisoner(
+                code=f"POW-{n:05d}-{j}",
+                owner=leads[n % 2],  # registered by the case's lead organization
+                detaining_authority=rng.choice(authorities),
+            )
             for n in range(CASES)
             for j in range(1, 1 + (1 if n % 3 else 3))
         ),

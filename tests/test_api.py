@@ -348,3 +348,17 @@ def test_case_list_uses_the_web_lists_search(api, case, editor, lead_org):
     assert body["count"] == 1
     assert api.get(reverse("api:case-list") + "?status=nonsense").status_code == 400
     assert Case.objects.count() == 2
+
+
+def test_case_list_rows_come_from_the_cache_only_while_the_case_is_unchanged(
+    api, case, editor, coordinator
+):
+    api.token = token_for(editor)
+    url = reverse("api:case-list")
+    assert api.get(url).json()["results"][0]["title"] == case.title
+    services.case_update(case=case, by=coordinator, title="Renamed")
+    prisoner = factories.PrisonerFactory(owner=case.lead_organization, code="NEW-1")
+    services.case_add_prisoner(case=case, prisoner=prisoner, by=coordinator)
+    row = api.get(url).json()["results"][0]
+    assert row["title"] == "Renamed"
+    assert [p["code"] for p in row["people"]] == ["NEW-1"]

@@ -63,7 +63,7 @@ from .writes import bind_form, checked, run
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-DIRECTORY_CACHE_SECONDS = 24 * 60 * 60
+DIRECTORY_CACHE_SECONDS = ROW_CACHE_SECONDS = 24 * 60 * 60
 
 
 class ApiView(APIView):
@@ -239,8 +239,6 @@ class CaseList(ApiView):
             per_page=PAGE_SIZE,
             window=bool(filters.q.strip()),
         )
-        ids = [case.pk for case in page]
-        rows = {case.pk: case for case in cases_as_listed(ids)}
         next_url, previous_url = _page_links(request, page.number, page.has_next())
         return Response(
             {
@@ -248,11 +246,30 @@ class CaseList(ApiView):
                 "page": page.number,
                 "next": next_url,
                 "previous": previous_url,
-                "results": s.CaseListItemSerializer(
-                    [rows[pk] for pk in ids if pk in rows], many=True
-                ).data,
+                "results": _case_rows([case.pk for case in page]),
             }
         )
+
+
+def _case_rows(ids: list[int]) -> list[dict]:
+    """The list's rows for these cases, in order: each serialized once per version of its
+    case and then taken from the cache, as the web list's rows are (cases/views/cases.py).
+
+    A row shows the same to everyone who may see the case (access was checked by the query
+    that found ``ids``); the version changes with anything the row shows.
+    """
+    versions = timeline_selectors.timeline_versions(ids)
+    keys = {pk: f"api-case-row:{pk}:{versions[pk]}" for pk in ids}
+    cached = cache.get_many(keys.values())
+    missing = [pk for pk in ids if keys[pk] not in cached]
+    if missing:
+        fresh = {
+            keys[case.pk]: dict(s.CaseListItemSerializer(case).data)
+            for case in cases_as_listed(missing)
+        }
+        cache.set_many(fresh, ROW_CACHE_SECONDS)
+        cached.update(fresh)
+    return [cached[keys[pk]] for pk in ids if keys[pk] in cached]
 
 
 class CaseDetail(ApiView):
