@@ -18,6 +18,8 @@ from cases.forms import DateInput, apply_service_errors
 from cases.models import ApiToken
 from cases.services.tokens import api_token_create, api_token_revoke
 
+from .two_factor import _throttled_message as throttled_message
+
 
 class TokenForm(forms.Form):
     name = forms.CharField(
@@ -63,8 +65,7 @@ def token_list(request):
             try:
                 fresh = security.code_verify(request=request, code=data["code"]) is not None
             except security.Throttled as error:
-                message = _("Too many wrong codes in a row. Wait %(seconds)d seconds.")
-                form.add_error("code", message % {"seconds": error.seconds})
+                form.add_error("code", throttled_message(error))
                 fresh = False
             else:
                 if not fresh:
