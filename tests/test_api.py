@@ -362,3 +362,18 @@ def test_case_list_rows_come_from_the_cache_only_while_the_case_is_unchanged(
     row = api.get(url).json()["results"][0]
     assert row["title"] == "Renamed"
     assert [p["code"] for p in row["people"]] == ["NEW-1"]
+
+
+def test_a_retried_status_change_gets_its_first_answer_not_a_refusal(api, case, coordinator):
+    """Once closed, "closed" is no longer an allowed next status: the retry must still get
+    the first answer back, not a 400, and change nothing more."""
+    api.token = token_for(coordinator)
+    url = reverse("api:case-status", args=[case.pk])
+    body = {"to": "closed", "reason": "Released"}
+    first = api.post(url, body, **{"Idempotency-Key": "close-1"})
+    assert first.status_code == 200, first.content
+    records = case.history.count()
+    again = api.post(url, body, **{"Idempotency-Key": "close-1"})
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert case.history.count() == records
+    assert api.post(url, body).status_code == 400  # without the key: a new, refused request

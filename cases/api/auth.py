@@ -2,6 +2,7 @@
 session for the browsable docs (with CSRF, and only once two-factor sign-in is complete)."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions, permissions
 
 from cases import security
@@ -51,7 +52,9 @@ class VerifiedSessionAuthentication(authentication.SessionAuthentication):
 class TokenScope(permissions.BasePermission):
     """A read-only token may only read; the session may do what the user may."""
 
-    message = "This token may only read: make a read and write token to change things."
+    message = gettext_lazy(
+        "This token may only read: make a read and write token to change things."
+    )
 
     def has_permission(self, request, view) -> bool:
         token = request.auth

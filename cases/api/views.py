@@ -305,11 +305,12 @@ class CaseStatusChange(ApiView):
     @extend_schema(request=s.StatusInput, responses={200: s.CaseSerializer})
     def post(self, request, pk):
         case = access.get_case_for(request.user, pk, level=Level.MANAGE)
-        payload = checked(s.StatusInput, request.data)
-        form = bind_form(StatusForm, payload, choices=services.allowed_next(case, CASE_TRANSITIONS))
-        return idempotent(request, lambda: self._change(request, case, form.cleaned_data))
+        return idempotent(request, lambda: self._change(request, case))
 
-    def _change(self, request, case, data):
+    def _change(self, request, case):
+        payload = checked(s.StatusInput, request.data)
+        choices = services.allowed_next(case, CASE_TRANSITIONS)
+        data = bind_form(StatusForm, payload, choices=choices).cleaned_data
         case = run(
             lambda: services.case_change_status(
                 case=case, to=data["to"], by=request.user, reason=data["reason"]
@@ -459,30 +460,33 @@ class CasePetitions(ApiView):
     )
     def post(self, request, pk):
         case = access.get_case_for(request.user, pk, level=Level.EDIT)
-        payload = dict(checked(s.PetitionInput, request.data))
-        requests = payload.pop("requests", [])
-        form = bind_form(PetitionForm, payload, case=case)
-        specs = []
-        for index, item in enumerate(requests):
-            item_form = PetitionRequestForm(data={"outcome": "pending", **item})
-            if not item_form.is_valid():
-                raise Problem(
-                    status_code=400,
-                    code="invalid",
-                    detail=_("The request was refused; see errors."),
-                    errors=[
-                        {"detail": str(m), "pointer": f"#/requests/{index}/{name}"}
-                        for name, messages in item_form.errors.items()
-                        for m in messages
-                    ],
-                )
-            data = item_form.cleaned_data
-            specs.append(
-                services.RequestSpec(kind=data["kind"], text=data["text"], outcome=data["outcome"])
-            )
-        data = form.cleaned_data
 
         def create():
+            payload = dict(checked(s.PetitionInput, request.data))
+            requests = payload.pop("requests", [])
+            form = bind_form(PetitionForm, payload, case=case)
+            specs = []
+            for index, item in enumerate(requests):
+                item_form = PetitionRequestForm(data={"outcome": "pending", **item})
+                if not item_form.is_valid():
+                    raise Problem(
+                        status_code=400,
+                        code="invalid",
+                        detail=_("The request was refused; see errors."),
+                        errors=[
+                            {"detail": str(m), "pointer": f"#/requests/{index}/{name}"}
+                            for name, messages in item_form.errors.items()
+                            for m in messages
+                        ],
+                    )
+                data = item_form.cleaned_data
+                specs.append(
+                    services.RequestSpec(
+                        kind=data["kind"], text=data["text"], outcome=data["outcome"]
+                    )
+                )
+            data = form.cleaned_data
+
             petition = run(
                 lambda: services.petition_create(
                     case=case,
@@ -511,15 +515,15 @@ class PetitionStatusChange(ApiView):
     @extend_schema(request=s.PetitionStatusInput, responses={200: s.PetitionSerializer})
     def post(self, request, pk):
         petition = access.get_for(request.user, Petition.objects.all(), pk, level=Level.EDIT)
-        payload = checked(s.PetitionStatusInput, request.data)
-        form = bind_form(
-            PetitionStatusForm,
-            payload,
-            choices=services.allowed_next(petition, PETITION_TRANSITIONS),
-        )
-        data = form.cleaned_data
 
         def change():
+            payload = checked(s.PetitionStatusInput, request.data)
+            form = bind_form(
+                PetitionStatusForm,
+                payload,
+                choices=services.allowed_next(petition, PETITION_TRANSITIONS),
+            )
+            data = form.cleaned_data
             run(
                 lambda: services.petition_change_status(
                     petition=petition,
@@ -559,11 +563,11 @@ class CaseEvents(ApiView):
     )
     def post(self, request, pk):
         case = access.get_case_for(request.user, pk, level=Level.EDIT)
-        payload = checked(s.EventInput, request.data)
-        form = bind_form(EventForm, payload, case=case, renames={"people": "prisoners"})
-        data = form.cleaned_data
 
         def create():
+            payload = checked(s.EventInput, request.data)
+            form = bind_form(EventForm, payload, case=case, renames={"people": "prisoners"})
+            data = form.cleaned_data
             event = run(
                 lambda: services.event_log(
                     case=case,
@@ -613,13 +617,13 @@ class CaseDeadlines(ApiView):
     )
     def post(self, request, pk):
         case = access.get_case_for(request.user, pk, level=Level.EDIT)
-        payload = dict(checked(s.DeadlineInput, request.data))
-        if payload.get("reminder_days") is not None:
-            payload["reminder_days"] = ", ".join(str(d) for d in payload["reminder_days"])
-        form = bind_form(DeadlineForm, payload, case=case)
-        data = form.cleaned_data
 
         def create():
+            payload = dict(checked(s.DeadlineInput, request.data))
+            if payload.get("reminder_days") is not None:
+                payload["reminder_days"] = ", ".join(str(d) for d in payload["reminder_days"])
+            form = bind_form(DeadlineForm, payload, case=case)
+            data = form.cleaned_data
             deadline = run(
                 lambda: services.deadline_create(
                     case=case, by=request.user, **deadline_fields(data)
@@ -644,13 +648,13 @@ class DeadlineStatusChange(ApiView):
     @extend_schema(request=s.StatusInput, responses={200: s.DeadlineSerializer})
     def post(self, request, pk):
         deadline = access.get_for(request.user, Deadline.objects.all(), pk, level=Level.EDIT)
-        payload = checked(s.StatusInput, request.data)
-        form = bind_form(
-            StatusForm, payload, choices=services.allowed_next(deadline, DEADLINE_TRANSITIONS)
-        )
-        data = form.cleaned_data
 
         def change():
+            payload = checked(s.StatusInput, request.data)
+            form = bind_form(
+                StatusForm, payload, choices=services.allowed_next(deadline, DEADLINE_TRANSITIONS)
+            )
+            data = form.cleaned_data
             run(
                 lambda: services.deadline_change_status(
                     deadline=deadline, to=data["to"], by=request.user, reason=data["reason"]
@@ -680,12 +684,12 @@ class CaseDocuments(ApiView):
     )
     def post(self, request, pk):
         case = access.get_case_for(request.user, pk, level=Level.EDIT)
-        fields = {k: request.data.get(k) for k in ("title", "description", "petition", "event")}
-        payload = {k: v for k, v in fields.items() if v is not None}
-        form = bind_form(DocumentForm, payload, files=request.FILES, case=case)
-        data = form.cleaned_data
 
         def create():
+            fields = {k: request.data.get(k) for k in ("title", "description", "petition", "event")}
+            payload = {k: v for k, v in fields.items() if v is not None}
+            form = bind_form(DocumentForm, payload, files=request.FILES, case=case)
+            data = form.cleaned_data
             document = run(
                 lambda: services.document_store(
                     case=case,
