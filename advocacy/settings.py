@@ -111,6 +111,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     # Counts failed sign-ins and locks a username out for a while (AXES_* below).
     "axes",
+    # The API for partners' tools (cases/api/, docs/api.md): REST, its OpenAPI document, and
+    # Swagger UI served from our own static files (the "sidecar"), no CDN.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "cases",
 ]
 
@@ -449,6 +454,55 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "object-src": [NONE],
     }
+}
+
+# --- The API (cases/api/, docs/api.md) -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cases.api.auth.TokenAuthentication",
+        "cases.api.auth.VerifiedSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "cases.api.auth.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["cases.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["cases.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "cases.api.schema.OperationNamedSchema",
+    "EXCEPTION_HANDLER": "cases.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per token (or signed-in user) per minute; over it, 429 with Retry-After.
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 120, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Advocacy case tracker API",
+    "DESCRIPTION": (
+        "Cases, people of concern (by code), petitions, events, deadlines, documents and the "
+        "case timeline, with the same rules as the web app. See docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "DatePrecisionEnum": "cases.models.DatePrecision",
+        "RegistrationEnum": "cases.models.Registration",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "PetitionStatusEnum": "cases.models.PetitionStatus",
+        "DeadlineStatusEnum": "cases.models.DeadlineStatus",
+        "DeadlineKindEnum": "cases.models.DeadlineKind",
+        "EventKindEnum": "cases.models.Event.Kind",
+        "OrganizationKindEnum": "cases.models.Organization.Kind",
+        "AuthorityKindEnum": "cases.models.Authority.Kind",
+        "PetitionRequestKindEnum": "cases.models.PetitionRequest.Kind",
+        "TimelineKindEnum": "cases.models.TimelineEntry.Kind",
+        "NewPetitionStatusEnum": [("filed", "Filed"), ("draft", "Draft")],
+    },
 }
 
 # --- Product settings ------------------------------------------------------------------------

@@ -40,7 +40,7 @@ START = dt.date(2022, 3, 1)
 class Builder:
     """Bulk-creates cases with a realistic timeline of a given length."""
 
-    def __init__(self, seed: int = 1):
+    def __init__(self, seed: int = 1, *, year: int = 2022):
         from cases.models import Authority, Organization
         from tests import factories
 
@@ -62,6 +62,7 @@ class Builder:
         # Not a coordinator: coordinators must pass two-factor sign-in first.
         self.user = factories.member(self.lead, "editor", username="bench-editor")
         self.number = 0
+        self.year = year  # of the references: another year beside other benchmarks' cases
 
     def case(self, entries: int):
         """A case whose timeline (as the page shows it) holds exactly ``entries`` entries."""
@@ -90,7 +91,7 @@ class Builder:
         self.number += 1
         tag = f"{entries}-{self.number}"
         case = Case.objects.create(
-            reference=f"CASE-2022-{self.number:04d}",
+            reference=f"CASE-{self.year}-{self.number:04d}",
             title=f"Detention of three volunteers ({tag})",
             summary="Captured near the front line; families ask for news and an exchange.",
             priority="high",

@@ -396,3 +396,21 @@ def may_export(user, case: Case | None, *, external: bool) -> bool:
         organization_id=case.lead_organization_id,
         role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
     ).exists()
+
+
+# --- API tokens: each user's own -----------------------------------------------------------------
+def tokens_of(user):
+    """The user's own API tokens (no one else's: not even a superuser lists them here)."""
+    from cases.models import ApiToken
+
+    if not _is_signed_in(user):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user)
+
+
+def get_token_for(user, pk):
+    """One of the user's own tokens (else 404)."""
+    token = tokens_of(user).filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token

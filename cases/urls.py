@@ -13,6 +13,7 @@ from cases.views import (
     petitions,
     prisoners,
     team,
+    tokens,
     two_factor,
 )
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("settings/sessions/end-others/", account.sessions_end_others, name="sessions-end-others"),
     path("language/", account.set_language, name="set-language"),
     path("signed-out/", account.signed_out, name="signed-out"),
+    path("settings/tokens/", tokens.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("two-factor/", two_factor.manage, name="two-factor"),
     path("two-factor/verify/", two_factor.verify, name="two-factor-verify"),
     path("two-factor/setup/", two_factor.setup, name="two-factor-setup"),

@@ -34,6 +34,7 @@ BEGIN
     SELECT FROM pg_tables
     WHERE schemaname = current_schema() AND tablename IN (
         'cases_accesslog',
+        'cases_historicalapitoken',
         'cases_historicalauthority',
         'cases_historicalcase',
         'cases_historicalcase_prisoners',
@@ -66,6 +67,7 @@ $$;
 -- No changing or removing rows, also not through PUBLIC.
 REVOKE UPDATE, DELETE, TRUNCATE ON TABLE
     cases_accesslog,
+    cases_historicalapitoken,
     cases_historicalauthority,
     cases_historicalcase,
     cases_historicalcase_prisoners,
@@ -92,6 +94,7 @@ FROM PUBLIC, :"app_role";
 -- Adding and reading rows.
 GRANT SELECT, INSERT ON TABLE
     cases_accesslog,
+    cases_historicalapitoken,
     cases_historicalauthority,
     cases_historicalcase,
     cases_historicalcase_prisoners,
@@ -119,6 +122,7 @@ TO :"app_role";
 SELECT format('GRANT USAGE ON SEQUENCE %s TO %I', pg_get_serial_sequence(t, c), :'app_role')
 FROM (VALUES
     ('cases_accesslog', 'id'),
+    ('cases_historicalapitoken', 'history_id'),
     ('cases_historicalauthority', 'history_id'),
     ('cases_historicalcase', 'history_id'),
     ('cases_historicalcase_prisoners', 'm2m_history_id'),

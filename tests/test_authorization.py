@@ -94,8 +94,66 @@ EDIT = policy(200, allowed=WRITERS)
 MANAGE = policy(200, allowed=MANAGERS)
 OWNER_EDIT = policy(200, allowed={"coordinator", "editor"})
 
+
+# The API (cases/api/): who is not signed in gets 401 (no sign-in page to go to). The POST
+# here sends an empty form body: the JSON routes refuse its media type (415) and the upload
+# route its missing fields (400), but only once the access check has let the persona by.
+def api_policy(ok, *, allowed):
+    return policy(ok, allowed=allowed) | {"anonymous": 401}
+
+
+API_SIGNED_IN = SIGNED_IN | {"anonymous": 401}
+API_NOT_ALLOWED = NOT_ALLOWED | {"anonymous": 401}
+API_READ = api_policy(200, allowed=READERS)
+API_WRITE = api_policy(415, allowed=WRITERS)
+API_UPLOAD = api_policy(400, allowed=WRITERS)
+API_MANAGE = api_policy(415, allowed=MANAGERS)
+
+
+def _token_of(user):
+    """A token of the coordinator's, for the revoke URL: no one else's to revoke."""
+    from cases.services.tokens import api_token_create
+
+    token, _raw = api_token_create(
+        user=user, name="tool", scope="read", expires_on=dt.date.today() + dt.timedelta(days=9)
+    )
+    return token
+
+
+API_POLICIES = {
+    "api:schema": (lambda w: {}, API_SIGNED_IN, API_NOT_ALLOWED),
+    "api:docs": (lambda w: {}, API_SIGNED_IN, API_NOT_ALLOWED),
+    "api:organization-list": (lambda w: {}, API_SIGNED_IN, API_NOT_ALLOWED),
+    "api:authority-list": (lambda w: {}, API_SIGNED_IN, API_NOT_ALLOWED),
+    "api:case-list": (lambda w: {}, API_SIGNED_IN, API_NOT_ALLOWED),
+    "api:case-detail": (lambda w: {"pk": w["case"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:case-status": (lambda w: {"pk": w["case"].pk}, API_NOT_ALLOWED, API_MANAGE),
+    "api:case-timeline": (lambda w: {"pk": w["case"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:case-people": (lambda w: {"pk": w["case"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:case-petitions": (lambda w: {"pk": w["case"].pk}, API_READ, API_WRITE),
+    "api:case-events": (lambda w: {"pk": w["case"].pk}, API_READ, API_WRITE),
+    "api:case-deadlines": (lambda w: {"pk": w["case"].pk}, API_READ, API_WRITE),
+    "api:case-documents": (lambda w: {"pk": w["case"].pk}, API_READ, API_UPLOAD),
+    "api:person-detail": (lambda w: {"pk": w["prisoner"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:petition-detail": (lambda w: {"pk": w["petition"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:petition-status": (lambda w: {"pk": w["petition"].pk}, API_NOT_ALLOWED, API_WRITE),
+    "api:event-detail": (lambda w: {"pk": w["event"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:deadline-detail": (lambda w: {"pk": w["deadline"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:deadline-status": (lambda w: {"pk": w["deadline"].pk}, API_NOT_ALLOWED, API_WRITE),
+    "api:document-detail": (lambda w: {"pk": w["document"].pk}, API_READ, API_NOT_ALLOWED),
+    "api:document-download": (lambda w: {"pk": w["document"].pk}, API_READ, API_NOT_ALLOWED),
+}
+
 # name: (sample kwargs from the world, GET policy, POST policy with an empty body)
 POLICIES = {
+    **API_POLICIES,
+    # One's own API tokens: only one's own can be revoked (anyone else's is a 404).
+    "cases:tokens": (lambda w: {}, SIGNED_IN, SIGNED_IN),
+    "cases:token-revoke": (
+        lambda w: {"pk": _token_of(w["users"]["coordinator"]).pk},
+        {p: 405 for p in PERSONAS} | {"anonymous": 302},
+        {p: 404 for p in PERSONAS} | {"coordinator": 302, "anonymous": 302},
+    ),
     "cases:home": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
     "cases:settings": (lambda w: {}, SIGNED_IN, SIGNED_IN),
     # Where signing out lands; a signed-in visitor is sent home.
@@ -267,6 +325,13 @@ OUT_OF_SCOPE_PREFIXES = ("admin:", "login", "logout", "password_", "^admin/")
 
 # URLs that are not about one case's rows (no ids of another organization to try).
 NOT_ABOUT_ONE_CASE = {
+    "api:schema",
+    "api:docs",
+    "api:organization-list",
+    "api:authority-list",
+    "api:case-list",
+    "cases:tokens",
+    "cases:token-revoke",
     "cases:home",
     "cases:settings",
     "cases:set-language",
@@ -518,7 +583,8 @@ def test_another_organizations_ids_give_404_and_nothing_of_theirs(client, world,
     for persona, user in world["users"].items():
         for method in ("get", "post"):
             response, body = _request(client, user, method, url)
-            expected = {302} if user is None else {404, 405}
+            not_signed_in = {401} if name.startswith("api:") else {302}
+            expected = not_signed_in if user is None else {404, 405}
             assert response.status_code in expected, (persona, method, url, response.status_code)
             assert MARKER not in body, (persona, method, url)
 

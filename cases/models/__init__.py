@@ -41,6 +41,7 @@ from .profiles import UserProfile
 from .reminders import FailureCause, Reminder, ReminderDelivery, ReminderKind, ReminderStatus
 from .team import Invitation, UserSession
 from .timeline import TimelineEntry, TimelineVersion
+from .tokens import ApiIdempotencyKey, ApiToken
 
 __all__ = [
     "CASE_TRANSITIONS",
@@ -52,6 +53,8 @@ __all__ = [
     "PETITION_TRANSITIONS",
     "AccessLog",
     "AccessReviewDigest",
+    "ApiIdempotencyKey",
+    "ApiToken",
     "AuditChainHead",
     "Authority",
     "Case",
