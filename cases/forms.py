@@ -748,8 +748,28 @@ class CaseSearchForm(forms.Form):
         self.fields["organization"].choices = anything + directory["organization"]
         self.fields["authority"].choices = anything + directory["authority"]
 
+    # --- Teams (issue 12) ------------------------------------------------------------------------
 
-# --- Teams (issue 12) ------------------------------------------------------------------------
+    def filters(self):
+        """The search as the case list's selector takes it (every filter empty if the form
+        is not valid): one place for the web list, its export and the API."""
+        from cases.selectors.cases import CaseFilters
+
+        if not self.is_valid():
+            return CaseFilters()
+        data = self.cleaned_data
+        return CaseFilters(
+            q=data["q"],
+            status=data["status"],
+            priority=data["priority"],
+            organization=data["organization"],
+            authority=data["authority"],
+            risk_level=data["risk_level"],
+            overdue=data["overdue"],
+            sort=data["sort"] or "-opened_on",
+        )
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(

@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,8 +50,9 @@ from cases.models import (
     TimelineEntry,
 )
 from cases.selectors import timeline as timeline_selectors
-from cases.selectors.cases import CaseFilters, case_list, cases_as_listed, counted_page
+from cases.selectors.cases import case_list, cases_as_listed, counted_page
 from cases.views.deadlines import _fields as deadline_fields
+from cases.views.documents import document_file_response
 from cases.views.petitions import _petition_fields
 
 from . import serializers as s
@@ -221,17 +221,7 @@ class CaseList(ApiView):
                     for m in messages
                 ],
             )
-        data = form.cleaned_data
-        filters = CaseFilters(
-            q=data["q"],
-            status=data["status"],
-            priority=data["priority"],
-            organization=data["organization"],
-            authority=data["authority"],
-            risk_level=data["risk_level"],
-            overdue=data["overdue"],
-            sort=data["sort"] or "-opened_on",
-        )
+        filters = form.filters()
         cases = case_list(request.user, filters, today=timezone.localdate())
         page = counted_page(
             cases.select_related(None).prefetch_related(None).only("pk"),
@@ -732,17 +722,4 @@ class DocumentDownload(ApiView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, pk):
         document = access.get_for(request.user, Document.objects.all(), pk)
-        services.access_log_record(
-            user=request.user,
-            action=AccessLog.Action.DOWNLOAD_DOCUMENT,
-            case=document.case,
-            target=f"{document.pk} {document.sha256[:12]}",
-        )
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return document_file_response(request.user, document)

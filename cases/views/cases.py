@@ -29,7 +29,7 @@ from cases.forms import (
 from cases.models import CASE_TRANSITIONS, CaseShare
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
-from cases.selectors.cases import CaseFilters, case_list, cases_as_listed, counted_page
+from cases.selectors.cases import case_list, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
 
@@ -52,19 +52,7 @@ def case_list_view(request):
         f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS
     )
     form = CaseSearchForm(request.GET or None, directory=directory)
-    filters = CaseFilters()
-    if form.is_valid():
-        data = form.cleaned_data
-        filters = CaseFilters(
-            q=data["q"],
-            status=data["status"],
-            priority=data["priority"],
-            organization=data["organization"],
-            authority=data["authority"],
-            risk_level=data["risk_level"],
-            overdue=data["overdue"],
-            sort=data["sort"] or "-opened_on",
-        )
+    filters = form.filters()
     cases = case_list(request.user, filters, today=timezone.localdate())
     # The page's ids (and the count), then its rows, most of them from the cache.
     page = counted_page(

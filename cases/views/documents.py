@@ -52,8 +52,13 @@ def document_detail(request, pk):
 @require_safe
 def document_download(request, pk):
     document = access.get_for(request.user, Document.objects.all(), pk)
+    return document_file_response(request.user, document)
+
+
+def document_file_response(user, document) -> FileResponse:
+    """The stored file as a download, on the access log (the web page and the API alike)."""
     services.access_log_record(
-        user=request.user,
+        user=user,
         action=AccessLog.Action.DOWNLOAD_DOCUMENT,
         case=document.case,
         target=f"{document.pk} {document.sha256[:12]}",

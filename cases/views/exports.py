@@ -15,7 +15,6 @@ from cases.dossiers.pdf import weasyprint_missing
 from cases.dossiers.profiles import PROFILES
 from cases.forms import CaseSearchForm, apply_service_errors
 from cases.models import Export, ExportStatus
-from cases.selectors.cases import CaseFilters
 from cases.services import exports as export_services
 
 
@@ -80,19 +79,7 @@ def case_export(request, pk):
 def case_list_export(request):
     access.require_signed_in(request.user)
     search = CaseSearchForm(request.GET or None)
-    filters = CaseFilters()
-    if search.is_valid():
-        data = search.cleaned_data
-        filters = CaseFilters(
-            q=data["q"],
-            status=data["status"],
-            priority=data["priority"],
-            organization=data["organization"],
-            authority=data["authority"],
-            risk_level=data["risk_level"],
-            overdue=data["overdue"],
-            sort=data["sort"] or "-opened_on",
-        )
+    filters = search.filters()
     allowed = _allowed_profiles(request.user, None)
     form = ExportForm(request.POST or None, allowed_profiles=allowed, case_list=True)
     if request.method == "POST" and form.is_valid():
