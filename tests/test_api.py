@@ -296,7 +296,14 @@ def test_event_and_deadline_writes_use_the_forms_rules(api, case, editor):
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == "#/due_time"
     del deadline["due_time"]
+    # Already past: the same question as on the web form, answered with "confirmed".
     response = api.post(reverse("api:case-deadlines", args=[case.pk]), deadline)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["pointer"] == "#/due_on" and "Save anyway?" in error["detail"]
+    response = api.post(
+        reverse("api:case-deadlines", args=[case.pk]), {**deadline, "confirmed": True}
+    )
     assert response.status_code == 201, response.content
 
 
@@ -377,3 +384,21 @@ def test_a_retried_status_change_gets_its_first_answer_not_a_refusal(api, case, 
     assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
     assert case.history.count() == records
     assert api.post(url, body).status_code == 400  # without the key: a new, refused request
+
+
+def test_a_status_change_says_when_it_happened(api, case, coordinator):
+    from cases.models import TimelineEntry
+
+    api.token = token_for(coordinator)
+    response = api.post(
+        reverse("api:case-status", args=[case.pk]),
+        {
+            "to": "active_advocacy",
+            "reason": "The petition went in",
+            "happened_on": case.opened_on.isoformat(),
+            "happened_precision": "month",
+        },
+    )
+    assert response.status_code == 200, response.content
+    entry = TimelineEntry.objects.filter(case=case, kind="status").latest("pk")
+    assert entry.precision == "month"  # as the client said, not "today"

@@ -250,6 +250,11 @@ class PetitionInput(serializers.Serializer):
     legal_basis_other = serializers.CharField(max_length=300, required=False, allow_blank=True)
     summary = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     requests = serializers.ListField(child=PetitionRequestInput(), required=False, max_length=30)
+    confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Save anyway: the dates are right although unlikely (a problem says which).",
+    )
 
 
 # --- Events ------------------------------------------------------------------------------------
@@ -288,6 +293,11 @@ class EventInput(serializers.Serializer):
     people = Ids(help_text="Ids of people on this case.")
     organizations = Ids()
     authorities = Ids()
+    confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Save anyway: the dates are right although unlikely (a problem says which).",
+    )
 
 
 # --- Deadlines ---------------------------------------------------------------------------------
@@ -333,12 +343,26 @@ class DeadlineInput(serializers.Serializer):
         help_text="Days before the deadline to remind; the usual days for the kind if left out.",
     )
     notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Save anyway: the dates are right although unlikely (a problem says which).",
+    )
 
 
 # --- Status changes ----------------------------------------------------------------------------
 class StatusInput(serializers.Serializer):
     to = serializers.CharField(max_length=30, help_text="One of the allowed next statuses.")
     reason = serializers.CharField(max_length=5000, help_text="Kept on record.")
+    happened_on = serializers.DateField(
+        required=False, allow_null=True, help_text="When it happened; today if left out."
+    )
+    happened_precision = serializers.ChoiceField(choices=DatePrecision.choices, required=False)
+    confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Save anyway: the dates are right although unlikely (a problem says which).",
+    )
 
 
 class PetitionStatusInput(StatusInput):
@@ -377,6 +401,15 @@ class DocumentInput(serializers.Serializer):
     description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     petition = Id(required=False, allow_null=True)
     event = Id(required=False, allow_null=True)
+    dated_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The document's own date (a letter's)."
+    )
+    dated_precision = serializers.ChoiceField(choices=DatePrecision.choices, required=False)
+    confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Save anyway: the dates are right although unlikely (a problem says which).",
+    )
 
 
 # --- Timeline ----------------------------------------------------------------------------------

@@ -300,10 +300,11 @@ class CaseStatusChange(ApiView):
     def _change(self, request, case):
         payload = checked(s.StatusInput, request.data)
         choices = services.allowed_next(case, CASE_TRANSITIONS)
-        data = bind_form(StatusForm, payload, choices=choices).cleaned_data
+        form = bind_form(StatusForm, payload, choices=choices)
+        data = form.cleaned_data
         case = run(
             lambda: services.case_change_status(
-                case=case, to=data["to"], by=request.user, reason=data["reason"]
+                case=case, to=data["to"], by=request.user, reason=data["reason"], **form.happened()
             )
         )
         level = access.case_level(request.user, case)
@@ -483,6 +484,7 @@ class CasePetitions(ApiView):
                     by=request.user,
                     status=data["status"],
                     requests=specs,
+                    confirmed=data["confirmed"],
                     **_petition_fields(data),
                 )
             )
@@ -523,6 +525,7 @@ class PetitionStatusChange(ApiView):
                     response_received_on=data["response_received_on"],
                     response_summary=data["response_summary"],
                     expect_reply_by=data["expect_reply_by"],
+                    **form.happened(),
                 )
             )
             return Response(s.PetitionSerializer(_petitions().get(pk=petition.pk)).data)
@@ -572,6 +575,7 @@ class CaseEvents(ApiView):
                     organizations=data.get("organizations", ()),
                     authorities=data.get("authorities", ()),
                     prisoners=data.get("prisoners", ()),
+                    confirmed=data["confirmed"],
                 )
             )
             body = s.EventSerializer(_events().get(pk=event.pk)).data
@@ -647,7 +651,11 @@ class DeadlineStatusChange(ApiView):
             data = form.cleaned_data
             run(
                 lambda: services.deadline_change_status(
-                    deadline=deadline, to=data["to"], by=request.user, reason=data["reason"]
+                    deadline=deadline,
+                    to=data["to"],
+                    by=request.user,
+                    reason=data["reason"],
+                    **form.happened(),
                 )
             )
             return Response(s.DeadlineSerializer(_deadlines().get(pk=deadline.pk)).data)
@@ -676,7 +684,8 @@ class CaseDocuments(ApiView):
         case = access.get_case_for(request.user, pk, level=Level.EDIT)
 
         def create():
-            fields = {k: request.data.get(k) for k in ("title", "description", "petition", "event")}
+            names = ("title", "description", "petition", "event", "dated_on", "dated_precision")
+            fields = {k: request.data.get(k) for k in (*names, "confirmed")}
             payload = {k: v for k, v in fields.items() if v is not None}
             form = bind_form(DocumentForm, payload, files=request.FILES, case=case)
             data = form.cleaned_data
@@ -689,6 +698,9 @@ class CaseDocuments(ApiView):
                     description=data["description"],
                     petition=data["petition"],
                     event=data["event"],
+                    dated_on=data["dated_on"],
+                    dated_precision=data["dated_precision"] or "day",
+                    confirmed=data["confirmed"],
                 )
             )
             body = s.DocumentSerializer(document).data
