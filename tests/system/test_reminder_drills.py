@@ -138,7 +138,7 @@ def _env(tmp_path: Path, redis_url: str, *, database: str, smtp_port: int) -> di
         "LANG": "C.UTF-8",
         **example_settings(),
         "PYTHONUNBUFFERED": "1",
-        "SECRET_KEY": "drill-secret-key-0123456789abcdef-0123456789",
+        "SECRET_KEY": "drill-secret-key-0123456789abcdef-0123456789abcdef",
         "SITE_URL": "http://127.0.0.1:9",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": _url(database),
