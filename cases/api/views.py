@@ -52,7 +52,8 @@ from cases.models import (
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.cases import case_list, cases_as_listed, counted_page
 from cases.views.deadlines import _fields as deadline_fields
-from cases.views.documents import document_file_response
+from cases.views.documents import document_fields, document_file_response
+from cases.views.events import event_fields
 from cases.views.petitions import _petition_fields
 
 from . import serializers as s
@@ -562,21 +563,7 @@ class CaseEvents(ApiView):
             form = bind_form(EventForm, payload, case=case, renames={"people": "prisoners"})
             data = form.cleaned_data
             event = run(
-                lambda: services.event_log(
-                    case=case,
-                    by=request.user,
-                    kind=data["kind"],
-                    title=data["title"],
-                    occurred_on=data["occurred_on"],
-                    occurred_on_precision=data["occurred_on_precision"],
-                    occurred_at_time=data.get("occurred_at_time"),
-                    description=data.get("description", ""),
-                    source=data.get("source", ""),
-                    organizations=data.get("organizations", ()),
-                    authorities=data.get("authorities", ()),
-                    prisoners=data.get("prisoners", ()),
-                    confirmed=data["confirmed"],
-                )
+                lambda: services.event_log(case=case, by=request.user, **event_fields(data))
             )
             body = s.EventSerializer(_events().get(pk=event.pk)).data
             return _created(body, "api:event-detail", event.pk)
@@ -690,18 +677,7 @@ class CaseDocuments(ApiView):
             form = bind_form(DocumentForm, payload, files=request.FILES, case=case)
             data = form.cleaned_data
             document = run(
-                lambda: services.document_store(
-                    case=case,
-                    upload=data["file"],
-                    by=request.user,
-                    title=data["title"],
-                    description=data["description"],
-                    petition=data["petition"],
-                    event=data["event"],
-                    dated_on=data["dated_on"],
-                    dated_precision=data["dated_precision"] or "day",
-                    confirmed=data["confirmed"],
-                )
+                lambda: services.document_store(case=case, by=request.user, **document_fields(data))
             )
             body = s.DocumentSerializer(document).data
             return _created(body, "api:document-detail", document.pk)

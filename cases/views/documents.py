@@ -12,6 +12,20 @@ from cases.models import AccessLog, Document
 from .common import run_service
 
 
+def document_fields(data: dict) -> dict:
+    """An upload form's cleaned data as services.document_store takes it (web and API)."""
+    return {
+        "upload": data["file"],
+        "title": data["title"],
+        "description": data["description"],
+        "petition": data["petition"],
+        "event": data["event"],
+        "dated_on": data["dated_on"],
+        "dated_precision": data["dated_precision"] or "day",
+        "confirmed": data["confirmed"],
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def document_upload(request, case_pk):
     case = access.get_case_for(request.user, case_pk, level=Level.EDIT)
@@ -20,18 +34,7 @@ def document_upload(request, case_pk):
         data = form.cleaned_data
         response = run_service(
             form,
-            lambda: services.document_store(
-                case=case,
-                upload=data["file"],
-                by=request.user,
-                title=data["title"],
-                description=data["description"],
-                petition=data["petition"],
-                event=data["event"],
-                dated_on=data["dated_on"],
-                dated_precision=data["dated_precision"] or "day",
-                confirmed=data["confirmed"],
-            ),
+            lambda: services.document_store(case=case, by=request.user, **document_fields(data)),
             success=_("Document stored."),
             request=request,
             redirect_to=lambda document: reverse("cases:document-detail", args=[document.pk]),
