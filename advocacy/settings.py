@@ -209,6 +209,14 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
     # A database host that does not answer fails fast (and /healthz says so) instead of hanging.
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # No JIT compilation for the application's queries: PostgreSQL compiles a query whose
+    # *estimated* cost passes jit_above_cost, and for this application's short queries that
+    # took 100 to 800 ms where the query itself takes a few (the case list at 100,000 cases,
+    # docs/performance.md "Case list at 100,000 cases"). Set per connection (libpq's options),
+    # so it holds whichever role connects; docs/operations.md says how to check it.
+    _pg_options = _db["OPTIONS"].get("options", "")
+    if "jit" not in _pg_options:
+        _db["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
 DATABASES = {"default": _db}
 # The application's own PostgreSQL role, when DATABASE_URL is the owner's (the address
 # migrations run with): `manage.py grant_app_role`, run as the owner after every migrate,

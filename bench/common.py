@@ -35,12 +35,14 @@ TRIVIAL_PAGES = {
 }
 
 
-def fresh_database(default_name: str) -> str:
+def fresh_database(default_name: str, *, reuse: bool = False) -> str:
     """Drop and recreate the PostgreSQL database named in DATABASE_URL, then migrate it.
 
-    Only a database whose name contains "bench" is accepted, so a mistyped DATABASE_URL
-    cannot wipe real data.
+    With ``reuse``, a database that already exists is kept (and migrated) instead; see
+    ``database_was_kept``. Only a database whose name contains "bench" is accepted, so a
+    mistyped DATABASE_URL cannot wipe real data.
     """
+    global _kept
     import psycopg
 
     url = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1:5432/{default_name}"
@@ -54,8 +56,11 @@ def fresh_database(default_name: str) -> str:
     os.environ["DATABASE_URL"] = url
     admin = parts._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        _kept = bool(reuse and exists)
+        if not _kept:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
 
     import django
     from django.conf import settings
@@ -65,6 +70,14 @@ def fresh_database(default_name: str) -> str:
     django.setup()
     call_command("migrate", verbosity=0)
     return name
+
+
+_kept = False
+
+
+def database_was_kept() -> bool:
+    """Whether ``fresh_database(..., reuse=True)`` kept an existing database."""
+    return _kept
 
 
 def analyze() -> None:
@@ -153,6 +166,11 @@ def explain_captured(run: Callable[[], object], pick: Callable[[str], bool]) -> 
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
     return plans
+
+
+def jit_in(plan: str) -> bool:
+    """Whether PostgreSQL compiled the query with JIT (EXPLAIN ANALYZE then shows "JIT:")."""
+    return any(line.strip().startswith("JIT:") for line in plan.splitlines())
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:

@@ -51,9 +51,17 @@ def cases_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
         return Case.objects.none()
     if _sees_everything(user):
         return Case.objects.all()
-    org_ids = Membership.objects.filter(user=user).values("organization_id")
-    shared = CaseShare.objects.filter(case=OuterRef("pk"), organization_id__in=org_ids)
-    return Case.objects.filter(Q(lead_organization_id__in=org_ids) | Exists(shared))
+    # The user's organizations are read first (a few rows), so that the query holds them as
+    # values: PostgreSQL then estimates from its statistics how many cases those organizations
+    # lead. As a subquery OR'ed with an EXISTS on shares, each side was guessed at half of all
+    # cases, which inflated every plan of the case list at 100,000 cases (and set off JIT
+    # compilation: docs/performance.md). The shares stay a subquery (one hashed set per
+    # query, however many cases are shared with the organization).
+    org_ids = organizations_of(user)
+    if not org_ids:
+        return Case.objects.none()
+    shared = CaseShare.objects.filter(organization_id__in=org_ids).values("case_id")
+    return Case.objects.filter(Q(lead_organization_id__in=org_ids) | Q(pk__in=shared))
 
 
 def cases_editable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:

@@ -388,7 +388,22 @@ class DeadlineAdmin(StatusTrackedAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.due_on = models.dates.period_end(obj.due_on, obj.due_precision)
+        case_before = form.initial.get("case") if change else None
         super().save_model(request, obj, form, change)
+        # The case list's next deadline (Case.next_deadline_on), of the case it was on too.
+        for case_id in {case_before, obj.case_id} - {None}:
+            services.case_refresh_next_deadline(case_id=case_id)
+
+    def delete_model(self, request, obj):
+        case_id = obj.case_id
+        super().delete_model(request, obj)
+        services.case_refresh_next_deadline(case_id=case_id)
+
+    def delete_queryset(self, request, queryset):
+        case_ids = set(queryset.values_list("case_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for case_id in case_ids:
+            services.case_refresh_next_deadline(case_id=case_id)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

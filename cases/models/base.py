@@ -24,12 +24,13 @@ def history(**options) -> HistoricalRecords:
     )
 
 
-def history_with_m2m(*fields: str) -> HistoricalRecords:
+def history_with_m2m(*fields: str, **options) -> HistoricalRecords:
     return HistoricalRecords(
         history_change_reason_field=models.TextField(null=True),
         m2m_fields=list(fields),
         bases=[ChainedRecord],
         m2m_bases=[ChainedRecord],
+        **options,
     )
 
 

@@ -60,8 +60,22 @@ class Case(StatusTrackedModel, TimestampedModel):
     )
     opened_on = models.DateField(_("opened on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    # The earliest open deadline (its day and precision), null when there is none: what the
+    # case list shows and sorts on, kept by the deadline services
+    # (services.deadlines.case_refresh_next_deadline) and rebuilt by the command
+    # ``rebuild_next_deadlines``. Derived data: the history of each deadline records the
+    # change itself, so these columns stay out of the case's history (no case history row per
+    # deadline change), are written by a plain queryset update of these columns alone, and
+    # are never written by ``Case.save()`` of an existing case (``save`` below), so that an
+    # edit of a case loaded before a deadline changed cannot put back a stale value.
+    next_deadline_on = models.DateField(_("next deadline"), null=True, blank=True, editable=False)
+    next_deadline_precision = models.CharField(
+        _("precision of the next deadline"), max_length=5, blank=True, default="", editable=False
+    )
 
-    history = history_with_m2m("prisoners")
+    history = history_with_m2m(
+        "prisoners", excluded_fields=["next_deadline_on", "next_deadline_precision"]
+    )
 
     class Meta:
         ordering = ["-opened_on", "-id"]
@@ -82,15 +96,53 @@ class Case(StatusTrackedModel, TimestampedModel):
                 | models.Q(closed_on__gte=models.F("opened_on")),
                 name="case_closed_after_opened",
             ),
+            # A next deadline has its precision; no next deadline, no precision.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(next_deadline_on__isnull=True) & models.Q(next_deadline_precision="")
+                )
+                | (
+                    models.Q(next_deadline_on__isnull=False) & ~models.Q(next_deadline_precision="")
+                ),
+                name="case_next_deadline_has_precision",
+            ),
         ]
+        # One index per order the case list offers (cases.selectors.cases.SORTS, the sort
+        # field of forms.CaseSearchForm), so that a page of it reads along an index instead of
+        # sorting every visible case. "reference" reads along the unique index of the field.
         indexes = [
-            # The case list's default order (newest first): its first page without reading
-            # and sorting every visible case (cases.selectors.cases.case_list).
+            # "Newest" (SORTS["-opened_on"]) and, read backwards, "Oldest" (SORTS["opened_on"]).
             models.Index(F("opened_on").desc(), F("id").desc(), name="case_newest_first_idx"),
+            # "Title" (SORTS["title"]).
+            models.Index(F("title"), F("id"), name="case_title_idx"),
+            # "Next deadline" (SORTS["next_deadline"]): soonest first, cases without one last
+            # (PostgreSQL's ascending order puts nulls last: it is what ``nulls_last`` asks;
+            # SQLite cannot say NULLS LAST in an index).
+            models.Index(F("next_deadline_on"), F("id").desc(), name="case_next_deadline_idx"),
+            # "Recently edited" (SORTS["-updated_at"]).
+            models.Index(F("updated_at").desc(), F("id").desc(), name="case_recently_edited_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+    def save(self, *args, **kwargs):
+        """Saves an existing case without its next deadline: that is the deadline services'
+        to write (see ``next_deadline_on``)."""
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            # As Django does for a partly loaded row: only the fields it holds.
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key
+                and f.attname not in NEXT_DEADLINE_FIELDS
+                and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
+
+
+NEXT_DEADLINE_FIELDS = ("next_deadline_on", "next_deadline_precision")
 
 
 class CaseShare(TimestampedModel):

@@ -18,7 +18,13 @@ from .cases import (
     case_unshare,
     case_update,
 )
-from .deadlines import deadline_change_status, deadline_create, deadline_update
+from .deadlines import (
+    case_refresh_next_deadline,
+    cases_rebuild_next_deadlines,
+    deadline_change_status,
+    deadline_create,
+    deadline_update,
+)
 from .documents import document_check_upload, document_store
 from .events import event_log, event_update
 from .links import person_link_decide, person_link_request
@@ -53,11 +59,13 @@ __all__ = [
     "case_change_status",
     "case_create",
     "case_mute",
+    "case_refresh_next_deadline",
     "case_remove_prisoner",
     "case_share",
     "case_unshare",
     "case_update",
     "case_view_record",
+    "cases_rebuild_next_deadlines",
     "deadline_change_status",
     "deadline_create",
     "deadline_update",

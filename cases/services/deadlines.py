@@ -43,6 +43,88 @@ def clean_reminder_days(values: Iterable[int]) -> list[int]:
     return days
 
 
+def next_deadline_of(case_id: int) -> tuple[dt.date | None, str]:
+    """The case's earliest open deadline, computed from its deadlines: (day, precision), or
+    (None, "") when none is open. What ``Case.next_deadline_on`` holds."""
+    soonest = (
+        Deadline.objects.filter(case_id=case_id, status=DeadlineStatus.OPEN)
+        .order_by("due_on", "id")
+        .values_list("due_on", "due_precision")
+        .first()
+    )
+    return soonest if soonest is not None else (None, "")
+
+
+@transaction.atomic
+def case_refresh_next_deadline(*, case_id: int) -> bool:
+    """Store the case's next open deadline on the case (``Case.next_deadline_on``); True if it
+    changed. Called by every service that creates, moves, reopens or closes a deadline, in
+    its transaction.
+
+    A plain queryset update of these two columns alone: they are excluded from the case's
+    history (derived data; the deadline's own history row records the change), so no case
+    history row is due, and ``Case.save()`` never writes them.
+    """
+    # The case row first, locked: two deadlines of the case changed at once are then summed
+    # up one after the other, the second seeing the first (each in its own transaction).
+    list(Case.objects.select_for_update().filter(pk=case_id).values_list("pk"))
+    due_on, precision = next_deadline_of(case_id)
+    changed = (
+        Case.objects.filter(pk=case_id)
+        .exclude(next_deadline_on=due_on, next_deadline_precision=precision)
+        .update(next_deadline_on=due_on, next_deadline_precision=precision)
+        if due_on is not None
+        else Case.objects.filter(pk=case_id, next_deadline_on__isnull=False).update(
+            next_deadline_on=None, next_deadline_precision=""
+        )
+    )
+    return bool(changed)
+
+
+def cases_rebuild_next_deadlines(*, batch_size: int = 2000) -> tuple[int, int]:
+    """Recompute ``Case.next_deadline_on`` of every case: (cases looked at, cases changed).
+    Idempotent: a second run changes nothing."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        with transaction.atomic():
+            # The cases first, locked: a deadline service changing one of them meanwhile
+            # waits (its refresh updates the case row), or has committed before we read.
+            stored = list(
+                Case.objects.select_for_update()
+                .filter(pk__in=chunk)
+                .order_by("pk")
+                .values_list("pk", "next_deadline_on", "next_deadline_precision")
+            )
+            soonest: dict[int, tuple[dt.date, str]] = {}
+            rows = (
+                Deadline.objects.filter(case_id__in=chunk, status=DeadlineStatus.OPEN)
+                .order_by("case_id", "-due_on", "-id")
+                .values_list("case_id", "due_on", "due_precision")
+            )
+            for case_id, due_on, precision in rows:
+                soonest[case_id] = (due_on, precision)  # the last one per case is the earliest
+            stale = {
+                pk: soonest.get(pk, (None, ""))
+                for pk, on, precision in stored
+                if (on, precision) != soonest.get(pk, (None, ""))
+            }
+            # Derived columns outside the case's history (see case_refresh_next_deadline): a
+            # plain bulk update of these two columns alone, one statement per batch.
+            Case.objects.bulk_update(
+                [
+                    Case(pk=pk, next_deadline_on=due_on, next_deadline_precision=precision)
+                    for pk, (due_on, precision) in stale.items()
+                ],
+                ["next_deadline_on", "next_deadline_precision"],
+            )
+        changed += len(stale)
+    return len(ids), changed
+
+
 def _normalise(deadline: Deadline) -> None:
     if deadline.due_precision != DatePrecision.DAY:
         deadline.due_time = None
@@ -115,6 +197,7 @@ def deadline_create(
     plausibility.check(_date_findings(deadline, due_changed=True), confirmed=confirmed)
     deadline.full_clean()
     save_tracked(deadline, by=by, reason=reason)
+    case_refresh_next_deadline(case_id=deadline.case_id)
     deadline.assignees.set(list(assignees))
     reminders_plan(deadline=deadline)
     return deadline
@@ -134,6 +217,7 @@ def deadline_update(
     if "status" in fields:
         raise ValidationError({"status": _("Change the status with a reason instead.")})
     before = (deadline.due_on, deadline.due_precision)
+    case_before = deadline.case_id
     for name, value in fields.items():
         setattr(deadline, name, value)
     _normalise(deadline)
@@ -143,6 +227,8 @@ def deadline_update(
     )
     deadline.full_clean()
     save_tracked(deadline, by=by, reason=reason)
+    for case_id in {case_before, deadline.case_id}:
+        case_refresh_next_deadline(case_id=case_id)
     if assignees is not None:
         deadline.assignees.set(list(assignees))
     reminders_plan(deadline=deadline)  # moved or reassigned: re-plan, cancel what is obsolete
@@ -174,6 +260,7 @@ def deadline_change_status(
             happened_precision=happened_precision,
             confirmed=confirmed,
         )
+        case_refresh_next_deadline(case_id=deadline.case_id)
         # Done, cancelled or missed: pending reminders are cancelled; reopened: planned again.
         reminders_plan(deadline=deadline)
     return deadline

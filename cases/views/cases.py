@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -29,7 +30,7 @@ from cases.forms import (
 from cases.models import CASE_TRANSITIONS, CaseShare
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
-from cases.selectors.cases import case_list, cases_as_listed, counted_page
+from cases.selectors.cases import case_list_page, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
 
@@ -53,13 +54,14 @@ def case_list_view(request):
     )
     form = CaseSearchForm(request.GET or None, directory=directory)
     filters = form.filters()
-    cases = case_list(request.user, filters, today=timezone.localdate())
-    # The page's ids (and the count), then its rows, most of them from the cache.
-    page = counted_page(
-        cases.select_related(None).prefetch_related(None).only("pk"),
+    # The page's ids (and a count that stops past 1,000), then its rows, most of them from
+    # the cache.
+    page = case_list_page(
+        request.user,
+        filters,
         request.GET.get("page"),
         per_page=CASES_PER_PAGE,
-        window=bool(filters.q.strip()),
+        today=timezone.localdate(),
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -69,7 +71,8 @@ def case_list_view(request):
         {
             "form_html": _search_form_html(request, form, directory_version, query),
             "page": page,
-            "rows": _case_rows(request, [case.pk for case in page]),
+            "count_cap": number_format(page.cap, force_grouping=True),
+            "rows": _case_rows(request, list(page)),
             "query": query.urlencode(),
             "filtered": bool(request.GET),
         },
