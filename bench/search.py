@@ -308,7 +308,7 @@ def main() -> None:
 
     from cases.forms import CaseSearchForm
     from cases.models import Case
-    from cases.selectors.cases import capped_page, case_list
+    from cases.selectors.cases import case_list_page
 
     started = time.perf_counter()
     if database_was_kept():
@@ -338,8 +338,8 @@ def main() -> None:
     found = {}
     for label, params in VARIANTS:
         filters = CaseSearchForm(params).filters()
-        cases = case_list(user, filters, today=timezone.localdate())
-        found[label] = capped_page(cases, 1, per_page=50).count
+        page = case_list_page(user, filters, 1, per_page=50, today=timezone.localdate())
+        found[label] = page.count
 
     times = median_times(
         client, {**pages, "floor": TRIVIAL_PAGES["floor"]}, repeats=args.repeats, warmup=args.warmup

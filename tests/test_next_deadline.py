@@ -229,3 +229,46 @@ def test_sorting_by_next_deadline_puts_cases_without_one_last(client, lead_org, 
     body = client.get(reverse("cases:case-list"), {"overdue": "on"}).content.decode()
     traveller.stop()
     assert soon.title in body and late.title not in body and none.title not in body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_broad_search_read_case_by_case_finds_what_the_full_search_finds(
+    lead_org, coordinator, monkeypatch
+):
+    """The web list reads a broad search case by case in the list's order (and counts from a
+    sample); it must find the same cases, in the same order, as the search that collects
+    every match (the API's and the export's)."""
+    from cases.selectors import cases as selectors
+    from cases.selectors.cases import CaseFilters, case_list, case_list_page
+
+    ministry = factories.AuthorityFactory(name="Ministry of Justice")
+    court = factories.AuthorityFactory(name="Military Court")
+    other = factories.OrganizationFactory()
+    for n in range(9):
+        lead = [lead_org, other][n % 3 == 2]
+        case = factories.make_case(
+            lead_organization=lead,
+            by=coordinator,
+            title=f"Detention {n}" + (" near the ministry" if n % 4 == 0 else ""),
+            opened_on=dt.date(2025, 1, 1) + dt.timedelta(days=n),
+        )
+        if n % 2:
+            factories.make_petition(
+                case=case, by=coordinator, addressed_to=[ministry, court][n % 3 == 0]
+            )
+    monkeypatch.setattr(selectors, "SEARCH_IDS_AS_VALUES", 2)  # every search here is broad
+    for q, sort, cap in [
+        ("ministry", "-opened_on", 2),
+        ("Ministry", "title", 100),
+        ("Detention", "opened_on", 3),
+    ]:
+        monkeypatch.setattr(selectors, "COUNT_CAP", cap)
+        filters = CaseFilters(q=q, sort=sort)
+        full = list(
+            case_list(coordinator, filters, today=dt.date(2026, 6, 1)).values_list("pk", flat=True)
+        )
+        assert full, q
+        page = case_list_page(coordinator, filters, 1, per_page=50, today=dt.date(2026, 6, 1))
+        assert list(page) == full, q
+        assert page.count == min(len(full), cap + 1), q

@@ -2,11 +2,10 @@
 
 import datetime as dt
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -66,12 +65,10 @@ class CaseFilters:
     sort: str = "-opened_on"
 
 
-# A search whose ways in find at most this many (case, way) pairs hands the database their
-# ids as values; past it, it is a broad search.
-SEARCH_IDS_AS_VALUES = 1000
-# Of a broad search, the case list reads up to this many matches (case, way) first: if more
-# than COUNT_CAP of them are cases the user may list, "more than 1,000" needs no other count.
-BROAD_SAMPLE = 4000
+# A search whose ways in find at most this many (case, way) pairs (a code, a reference, a
+# rare word) hands the database the ids it found, as values. Past it, a broad search: the web
+# list checks case by case, and counts "more than 1,000" from these ids (_search).
+SEARCH_IDS_AS_VALUES = 4000
 
 
 def _search(
@@ -93,18 +90,22 @@ def _search(
     )
     prisoners = Prisoner.objects.filter(code__icontains=text).values("pk")
     if connection.vendor == "postgresql":
-        ids = _matching_case_ids(text, authorities, prisoners)
-        # A narrow search (a code, a reference): its few ids as values, so that PostgreSQL
-        # reads those cases by id instead of guessing how many match and scanning them all.
-        limit = BROAD_SAMPLE if walk else SEARCH_IDS_AS_VALUES
-        with _without_parallel_workers():
-            found = {row["pk"] for row in ids[: limit + 1]}
-        if len(found) <= SEARCH_IDS_AS_VALUES:
-            return cases.filter(pk__in=found), None
+        by_text, by_authority = _matching_case_ids(text, authorities, prisoners)
+        # The first few thousand ids, the ways in through the text first (index scans that
+        # stop early), those through authorities only if still needed. A narrow search: its
+        # ids go to the query as values, so that PostgreSQL reads those cases by id instead of
+        # guessing how many match and scanning them all.
+        limit = SEARCH_IDS_AS_VALUES
+        found = [_only(row) for row in by_text[: limit + 1]]
+        if by_authority is not None and len(found) <= limit:
+            found += [_only(row) for row in by_authority[: limit + 1 - len(found)]]
+        if len(found) <= limit:
+            return cases.filter(pk__in=set(found)), None
         if walk:
-            sample = cases.filter(pk__in=found)
+            sample = cases.filter(pk__in=set(found))
             return _matches_case_by_case(cases, text, authorities, prisoners), sample
-        return cases.filter(pk__in=ids), None
+        every = by_text if by_authority is None else by_text.union(by_authority, all=True)
+        return cases.filter(pk__in=every), None
     petition_authority = Petition.objects.filter(case=OuterRef("pk")).filter(
         Q(addressed_to__in=authorities) | Q(copied_to__in=authorities)
     )
@@ -118,17 +119,6 @@ def _search(
     )
     matched = cases.filter(case_fields | Exists(petitions) | related)
     return cases.filter(pk__in=matched.values("pk")), None
-
-
-@contextmanager
-def _without_parallel_workers():
-    """PostgreSQL runs a query in this block without parallel workers: for the first few
-    thousand ids of a search, the workers would start every way in at once (hashing every
-    petition to a ministry) where one process reads the first way in and stops."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield
 
 
 def _matches_case_by_case(
@@ -174,8 +164,13 @@ def _matches_case_by_case(
     return cases.alias(search_vector=case_vector).filter(matches)
 
 
-def _matching_case_ids(text: str, authorities: list[int], prisoners: QuerySet) -> QuerySet:
-    """PostgreSQL: the ids of the cases a search finds, as a UNION of one query per way in.
+def _matching_case_ids(
+    text: str, authorities: list[int], prisoners: QuerySet
+) -> tuple[QuerySet, QuerySet | None]:
+    """PostgreSQL: the ids of the cases a search finds, as a UNION of one query per way in:
+    those through the text, and those through the authorities (None if no authority
+    matches). Kept apart so that the first few ids are read without starting the ways in
+    through authorities, which find tens of thousands of rows for a word like "Ministry".
 
     Each part reads through an index of its own. Written as one OR across a join and EXISTS
     subqueries instead, it made PostgreSQL compute the text vector of every case (and of
@@ -187,22 +182,33 @@ def _matching_case_ids(text: str, authorities: list[int], prisoners: QuerySet) -
     # Both vectors match GIN expression indexes (migration 0007_search_indexes).
     case_vector = SearchVector("reference", "title", "summary", config="simple")
     petition_vector = SearchVector("reference", "title", config="simple")
-    parts = [
+    by_text = _union(
         Case.objects.annotate(v=case_vector).filter(v=query).values("pk"),
         Case.objects.filter(reference__iexact=text).values("pk"),
         Petition.objects.annotate(v=petition_vector).filter(v=query).values("case_id"),
         Case.prisoners.through.objects.filter(prisoner_id__in=prisoners).values("case_id"),
-    ]
-    if authorities:
-        parts += [
-            Petition.objects.filter(addressed_to__in=authorities).values("case_id"),
-            Petition.copied_to.through.objects.filter(authority_id__in=authorities).values(
-                "petition__case_id"
-            ),
-            Event.authorities.through.objects.filter(authority_id__in=authorities).values(
-                "event__case_id"
-            ),
-        ]
+    )
+    if not authorities:
+        return by_text, None
+    by_authority = _union(
+        Petition.objects.filter(addressed_to__in=authorities).values("case_id"),
+        Petition.copied_to.through.objects.filter(authority_id__in=authorities).values(
+            "petition__case_id"
+        ),
+        Event.authorities.through.objects.filter(authority_id__in=authorities).values(
+            "event__case_id"
+        ),
+    )
+    return by_text, by_authority
+
+
+def _only(row: dict):
+    """The one value of a row of ``_union`` (named after the first part's column)."""
+    (value,) = row.values()
+    return value
+
+
+def _union(*parts: QuerySet) -> QuerySet:
     first, *rest = (part.order_by() for part in parts)
     return first.union(*rest, all=True)
 
