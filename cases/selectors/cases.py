@@ -16,6 +16,7 @@ from django.db.models import (
     QuerySet,
     Window,
 )
+from django.db.models.expressions import RawSQL
 
 from cases import access
 from cases.models import (
@@ -100,9 +101,9 @@ def _search(
         if by_authority is not None and len(found) <= limit:
             found += [_only(row) for row in by_authority[: limit + 1 - len(found)]]
         if len(found) <= limit:
-            return cases.filter(pk__in=set(found)), None
+            return cases.filter(pk__in=_as_values(found)), None
         if walk:
-            sample = cases.filter(pk__in=set(found))
+            sample = cases.filter(pk__in=_as_values(found))
             return _matches_case_by_case(cases, text, authorities, prisoners), sample
         every = by_text if by_authority is None else by_text.union(by_authority, all=True)
         return cases.filter(pk__in=every), None
@@ -200,6 +201,12 @@ def _matching_case_ids(
         ),
     )
     return by_text, by_authority
+
+
+def _as_values(ids: list[int]) -> RawSQL:
+    """PostgreSQL: these ids as one array (``IN (SELECT unnest(...))``), not thousands of
+    parameters to parse; PostgreSQL knows how many there are."""
+    return RawSQL("SELECT unnest(%s::bigint[])", [sorted(set(ids))])
 
 
 def _only(row: dict):
