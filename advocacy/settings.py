@@ -212,7 +212,7 @@ else:
     # No JIT compilation for the application's queries: PostgreSQL compiles a query whose
     # *estimated* cost passes jit_above_cost, and for this application's short queries that
     # took 100 to 800 ms where the query itself takes a few (the case list at 100,000 cases,
-    # docs/performance.md "Case list at 100,000 cases"). Set per connection (libpq's options),
+    # docs/performance.md, "Case list and search"). Set per connection (libpq's options),
     # so it holds whichever role connects; docs/operations.md says how to check it.
     _pg_options = _db["OPTIONS"].get("options", "")
     if "jit" not in _pg_options:
