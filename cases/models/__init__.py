@@ -1,3 +1,11 @@
+from .alerts import (
+    CHECKLISTS,
+    Alert,
+    AlertCheck,
+    AlertEmail,
+    AlertEmailStatus,
+    AlertKind,
+)
 from .audit import (
     AccessLog,
     AccessReviewDigest,
@@ -44,6 +52,12 @@ from .timeline import TimelineEntry, TimelineVersion
 from .tokens import ApiIdempotencyKey, ApiToken
 
 __all__ = [
+    "CHECKLISTS",
+    "Alert",
+    "AlertCheck",
+    "AlertEmail",
+    "AlertEmailStatus",
+    "AlertKind",
     "CASE_TRANSITIONS",
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
