@@ -148,7 +148,9 @@ def test_owner_coordinators_who_cannot_see_the_case_get_the_persons_page(
     partner_case = factories.make_case(lead_organization=partner_org, by=partner)
     person = factories.PrisonerFactory(owner=lead_org, code="POW-Z")
     # Linked with the consent of both sides (here: the system, as a merge would).
-    services.case_add_prisoner(case=partner_case, prisoner=person, by=services.system_actor("system:test"))
+    services.case_add_prisoner(
+        case=partner_case, prisoner=person, by=services.system_actor("system:test")
+    )
     services.prisoner_update(prisoner=person, by=coordinator, risk_level=RiskLevel.IMMINENT)
     assert alerts.alert_emails_send().sent == 1
     (message,) = [m for m in mail.outbox if m.to == [coordinator.email]]
@@ -157,9 +159,7 @@ def test_owner_coordinators_who_cannot_see_the_case_get_the_persons_page(
     assert "POW-Z" not in message.body + message.subject
 
 
-def test_a_worker_that_died_mid_send_is_recovered_with_the_same_message_id(
-    world, editor, settings
-):
+def test_a_worker_that_died_mid_send_is_recovered_with_the_same_message_id(world, editor, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     _raise_risk(world, editor)
     # A sender claimed every row and died before sending.
@@ -175,9 +175,12 @@ def test_a_worker_that_died_mid_send_is_recovered_with_the_same_message_id(
     ids = set(AlertEmail.objects.values_list("message_id", flat=True))
     assert alerts.alert_emails_send().sent == 0  # the lease still holds
     # The same worker starting again takes them back at once.
-    assert alerts.alert_emails_recover_worker(
-        worker="celery@dead", started_at=now + dt.timedelta(seconds=1)
-    ) == 3
+    assert (
+        alerts.alert_emails_recover_worker(
+            worker="celery@dead", started_at=now + dt.timedelta(seconds=1)
+        )
+        == 3
+    )
     assert alerts.alert_emails_send().sent == 3
     assert {m.extra_headers["Message-ID"] for m in mail.outbox} == ids
 

@@ -52,13 +52,8 @@ from .timeline import TimelineEntry, TimelineVersion
 from .tokens import ApiIdempotencyKey, ApiToken
 
 __all__ = [
-    "CHECKLISTS",
-    "Alert",
-    "AlertCheck",
-    "AlertEmail",
-    "AlertEmailStatus",
-    "AlertKind",
     "CASE_TRANSITIONS",
+    "CHECKLISTS",
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
     "DEFAULT_REMINDER_DAYS",
@@ -67,6 +62,11 @@ __all__ = [
     "PETITION_TRANSITIONS",
     "AccessLog",
     "AccessReviewDigest",
+    "Alert",
+    "AlertCheck",
+    "AlertEmail",
+    "AlertEmailStatus",
+    "AlertKind",
     "ApiIdempotencyKey",
     "ApiToken",
     "AuditChainHead",

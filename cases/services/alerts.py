@@ -170,7 +170,9 @@ def alert_emails_send_soon() -> None:
     try:
         current_app.tasks[SEND_TASK].delay()
     except Exception:
-        log.warning("Could not enqueue the alert emails; beat's sweep will send them.", exc_info=True)
+        log.warning(
+            "Could not enqueue the alert emails; beat's sweep will send them.", exc_info=True
+        )
 
 
 # --- The checklist and closing ----------------------------------------------------------------
@@ -439,7 +441,9 @@ def _record_failure(
             log.error("Alert email %s failed after %s attempt(s): %s", row.pk, row.attempts, text)
         return
     retry_at = timezone.now() + _backoff(row.attempts)
-    if _finish(row, token, status=AlertEmailStatus.PENDING, next_attempt_at=retry_at, last_error=text):
+    if _finish(
+        row, token, status=AlertEmailStatus.PENDING, next_attempt_at=retry_at, last_error=text
+    ):
         result.retrying += 1
         log.warning("Alert email %s not sent (attempt %s): %s", row.pk, row.attempts, text)
 
@@ -458,4 +462,3 @@ def alert_emails_send(
             break
         _send_batch(rows, token, result)
     return result
-
