@@ -168,7 +168,9 @@ def alert_raise(
 def alert_emails_send_soon() -> None:
     """Ask a worker to send now; beat's sweep every minute sends the rows anyway."""
     try:
-        current_app.tasks[SEND_TASK].delay()
+        # By name: no import of cases.tasks (which imports this), and no need for the task to
+        # be registered in this process (a web or shell process never imports it).
+        current_app.send_task(SEND_TASK)
     except Exception:
         log.warning(
             "Could not enqueue the alert emails; beat's sweep will send them.", exc_info=True

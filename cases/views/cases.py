@@ -346,7 +346,7 @@ def case_detail(request, pk):
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Open urgent alerts and their checklists: never cached (ticks show at once).
-        "alerts": alert_selectors.open_alerts(case, user=request.user),
+        "alerts": alert_selectors.open_alerts(case),
         # Outside the cached parts: one's own choice, with a form.
         "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
