@@ -300,3 +300,14 @@ def test_refused_for_good_fails_without_retry(world, editor, smtp_server):
     assert (result.sent, result.failed) == (2, 1)
     failed = AlertEmail.objects.get(status=AlertEmailStatus.FAILED)
     assert failed.recipient == editor and "550" in failed.last_error
+
+
+def test_staff_read_the_alerts_and_their_outbox_in_the_admin(admin_client, world, editor):
+    _raise_risk(world, editor)
+    for name in ("alert", "alertemail"):
+        page = admin_client.get(reverse(f"admin:cases_{name}_changelist"))
+        assert page.status_code == 200
+        assert admin_client.get(reverse(f"admin:cases_{name}_add")).status_code == 403
+    email = AlertEmail.objects.first()
+    page = admin_client.get(reverse("admin:cases_alertemail_change", args=[email.pk]))
+    assert page.status_code == 200 and email.message_id.strip("<>") in page.content.decode()
