@@ -28,6 +28,17 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    # Urgent alerts (a person at imminent risk, or put in an exchange pool) must reach people
+    # within minutes. Each alert asks a worker at once; this sweep is the safety net for an
+    # enqueue that was lost (the broker was down at commit) and for rows a killed worker left
+    # "sending" (taken back when their one-minute lease runs out). Every minute bounds that
+    # delay to about two minutes; a sweep that finds nothing is one index lookup. Dropped if
+    # not picked up within 50 seconds, like the reminders' dispatch: the next one does the same.
+    "send-alert-emails": {
+        "task": "cases.send_alert_emails",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     # Re-planning catches what no service call announced (a deadline edited in the admin, a new
     # coordinator, a changed time zone or mute). Hourly keeps such a change at most an hour
     # from the plan without re-reading every open deadline every minute.

@@ -552,3 +552,37 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Urgent alerts -----------------------------------------------------------------------------
+class _ReadOnlyAdmin:
+    """Written by the alert services only (raising, the checklist, closing, sending)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Alert)
+class AlertAdmin(_ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Urgent alerts, read-only: tick and close them on the case page, on record."""
+
+    list_display = ["raised_at", "case", "kind", "prisoner", "raised_by", "closed_at"]
+    list_filter = ["kind"]
+    search_fields = ["case__reference", "prisoner__code"]
+    list_select_related = ["case", "prisoner", "raised_by"]
+
+
+@admin.register(models.AlertEmail)
+class AlertEmailAdmin(_ReadOnlyAdmin, admin.ModelAdmin):
+    """The alert outbox, read-only: what went out, what waits, what failed and why."""
+
+    list_display = ["next_attempt_at", "alert", "recipient", "status", "attempts", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["alert__case__reference", "recipient__username", "message_id"]
+    list_select_related = ["alert", "recipient"]

@@ -925,3 +925,12 @@ class AccessLogFilterForm(forms.Form):
         from urllib.parse import urlencode
 
         return urlencode({k: v for k, v in self.data.items() if k != "page" and v})
+
+
+class AlertCloseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the alert closed?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept on record with your name and the time."),
+    )

@@ -15,7 +15,7 @@ from celery.signals import worker_ready
 from django.utils import timezone
 
 from cases.models import Deadline
-from cases.services import access_review, reminders, team
+from cases.services import access_review, alerts, reminders, team
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,24 @@ def prune_reminders() -> int:
     return reminders.reminders_prune()
 
 
+@shared_task(name="cases.send_alert_emails", bind=True)
+def send_alert_emails(self) -> dict:
+    """Send due urgent-alert emails (enqueued when an alert is raised, and swept every minute
+    by beat); takes back first what a dead sender left."""
+    result = alerts.alert_emails_send(worker=self.request.hostname or "")
+    if result.sent or result.failed or result.retrying or result.recovered:
+        log.info("Alert emails: %s", asdict(result))
+    return asdict(result)
+
+
+@shared_task(name="cases.recover_worker_alert_emails")
+def recover_worker_alert_emails(worker: str, started_at: str) -> int:
+    """Take back the alert emails a worker held when it stopped (it has just started again)."""
+    return alerts.alert_emails_recover_worker(
+        worker=worker, started_at=dt.datetime.fromisoformat(started_at)
+    )
+
+
 @worker_ready.connect
 def _catch_up_on_start(sender=None, **kwargs) -> None:
     """A worker coming back after an outage first takes back the rows it held when it stopped
@@ -65,7 +83,9 @@ def _catch_up_on_start(sender=None, **kwargs) -> None:
     instead of waiting for the next scheduled runs."""
     hostname = getattr(sender, "hostname", "") or ""
     if hostname:
+        recover_worker_alert_emails.delay(hostname, timezone.now().isoformat())
         recover_worker_reminders.delay(hostname, timezone.now().isoformat())
+    send_alert_emails.delay()
     dispatch_due_reminders.delay()
     replan_reminders.delay()
     dispatch_due_reminders.delay()

@@ -2,6 +2,7 @@ from django.urls import path
 
 from cases.views import (
     account,
+    alerts,
     calendar,
     cases,
     deadlines,
@@ -63,6 +64,8 @@ urlpatterns = [
     path("events/<int:pk>/edit/", events.event_edit, name="event-edit"),
     path("deadlines/<int:pk>/edit/", deadlines.deadline_edit, name="deadline-edit"),
     path("deadlines/<int:pk>/status/", deadlines.deadline_status, name="deadline-status"),
+    path("alerts/<int:pk>/checks/<slug:item>/", alerts.alert_check, name="alert-check"),
+    path("alerts/<int:pk>/close/", alerts.alert_close, name="alert-close"),
     path("reminders/<int:pk>/retry/", deadlines.reminder_retry, name="reminder-retry"),
     path("people/<int:pk>/", prisoners.prisoner_detail, name="prisoner-detail"),
     path("people/<int:pk>/edit/", prisoners.prisoner_edit, name="prisoner-edit"),

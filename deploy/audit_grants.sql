@@ -34,6 +34,8 @@ BEGIN
     SELECT FROM pg_tables
     WHERE schemaname = current_schema() AND tablename IN (
         'cases_accesslog',
+        'cases_historicalalert',
+        'cases_historicalalertcheck',
         'cases_historicalapitoken',
         'cases_historicalauthority',
         'cases_historicalcase',
@@ -67,6 +69,8 @@ $$;
 -- No changing or removing rows, also not through PUBLIC.
 REVOKE UPDATE, DELETE, TRUNCATE ON TABLE
     cases_accesslog,
+    cases_historicalalert,
+    cases_historicalalertcheck,
     cases_historicalapitoken,
     cases_historicalauthority,
     cases_historicalcase,
@@ -94,6 +98,8 @@ FROM PUBLIC, :"app_role";
 -- Adding and reading rows.
 GRANT SELECT, INSERT ON TABLE
     cases_accesslog,
+    cases_historicalalert,
+    cases_historicalalertcheck,
     cases_historicalapitoken,
     cases_historicalauthority,
     cases_historicalcase,
@@ -122,6 +128,8 @@ TO :"app_role";
 SELECT format('GRANT USAGE ON SEQUENCE %s TO %I', pg_get_serial_sequence(t, c), :'app_role')
 FROM (VALUES
     ('cases_accesslog', 'id'),
+    ('cases_historicalalert', 'history_id'),
+    ('cases_historicalalertcheck', 'history_id'),
     ('cases_historicalapitoken', 'history_id'),
     ('cases_historicalauthority', 'history_id'),
     ('cases_historicalcase', 'history_id'),

@@ -39,6 +39,10 @@ class RecordingHandler:
         self.refuse_rcpt: dict[str, str] = {}  # address -> reply
         self.refused = 0
         self.delay = 0.0  # seconds to take over each message, like a busy server
+        # While set, every RCPT waits unanswered (a drill kills the sender mid-transaction,
+        # before the server has taken any message); rcpt_seen counts the RCPTs that arrived.
+        self.hold_rcpt = False
+        self.rcpt_seen = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -47,6 +51,10 @@ class RecordingHandler:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            self.rcpt_seen += 1
+        while self.hold_rcpt:
+            await asyncio.sleep(0.05)
         reply = self.refuse_rcpt.get(address)
         if reply:
             with self.lock:

@@ -205,6 +205,13 @@ POLICIES = {
         {p: 405 for p in PERSONAS} | {"anonymous": 302},
         policy(302, allowed=MANAGERS),
     ),
+    # Urgent alerts: ticking the checklist and closing are for those who may edit the case.
+    "cases:alert-check": (
+        lambda w: {"pk": w["alert"].pk, "item": "contact_icrc"},
+        NOT_ALLOWED,
+        policy(302, allowed=WRITERS),
+    ),
+    "cases:alert-close": (lambda w: {"pk": w["alert"].pk}, EDIT, EDIT),
     "cases:prisoner-detail": (lambda w: {"pk": w["prisoner"].pk}, READ, NOT_ALLOWED),
     # Rights on a person come from the organization that registered them (the lead here),
     # never from a case that contains them: a partner with an edit share may not edit them.
@@ -402,6 +409,10 @@ def _seed_case(lead, by, *, marker=""):
         place_of_detention=f"{marker}camp",
     )
     services.case_add_prisoner(case=case, prisoner=prisoner, by=by)
+    # An urgent alert on the case (its banner shows on the case page, without the identity
+    # to those who may not see it).
+    services.prisoner_update(prisoner=prisoner, by=by, risk_level="imminent")
+    alert = case.alerts.get()
     petition = factories.make_petition(
         case=case, by=by, title=f"{marker}Petition", summary=f"{marker}asks"
     )
@@ -457,6 +468,7 @@ def _seed_case(lead, by, *, marker=""):
         "deadline": deadline,
         "document": document,
         "reminder": reminder,
+        "alert": alert,
     }
 
 

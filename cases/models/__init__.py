@@ -1,3 +1,11 @@
+from .alerts import (
+    CHECKLISTS,
+    Alert,
+    AlertCheck,
+    AlertEmail,
+    AlertEmailStatus,
+    AlertKind,
+)
 from .audit import (
     AccessLog,
     AccessReviewDigest,
@@ -45,6 +53,7 @@ from .tokens import ApiIdempotencyKey, ApiToken
 
 __all__ = [
     "CASE_TRANSITIONS",
+    "CHECKLISTS",
     "CUSTODY_TRANSITIONS",
     "DEADLINE_TRANSITIONS",
     "DEFAULT_REMINDER_DAYS",
@@ -53,6 +62,11 @@ __all__ = [
     "PETITION_TRANSITIONS",
     "AccessLog",
     "AccessReviewDigest",
+    "Alert",
+    "AlertCheck",
+    "AlertEmail",
+    "AlertEmailStatus",
+    "AlertKind",
     "ApiIdempotencyKey",
     "ApiToken",
     "AuditChainHead",

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from cases import access
 from cases.models import CUSTODY_TRANSITIONS, Case, DatePrecision, Organization, Prisoner
 
-from . import plausibility
+from . import alerts, plausibility
 from .transitions import apply_transition, save_tracked
 
 
@@ -89,17 +89,22 @@ def prisoner_change_custody(
     if "code" in changes:
         _check_code_free(prisoner)
     plausibility.check(_date_findings(prisoner), confirmed=confirmed)
-    return apply_transition(
-        instance=prisoner,
-        to=to,
-        by=by,
-        reason=reason,
-        transitions=CUSTODY_TRANSITIONS,
-        changes=changes,
-        happened_on=happened_on,
-        happened_precision=happened_precision,
-        confirmed=confirmed,
-    )
+    with transaction.atomic():
+        before = alerts.stored_alert_state(prisoner)
+        apply_transition(
+            instance=prisoner,
+            to=to,
+            by=by,
+            reason=reason,
+            transitions=CUSTODY_TRANSITIONS,
+            changes=changes,
+            happened_on=happened_on,
+            happened_precision=happened_precision,
+            confirmed=confirmed,
+        )
+        # Into an exchange pool, or (with it) to imminent risk: an urgent alert.
+        alerts.alerts_for_change(before=before, prisoner=prisoner, by=by, reason=reason)
+    return prisoner
 
 
 def prisoner_update(
@@ -120,5 +125,9 @@ def prisoner_update(
     _check_code_free(prisoner)
     plausibility.check(_date_findings(prisoner), confirmed=confirmed)
     prisoner.full_clean()
-    save_tracked(prisoner, by=by, reason=reason)
+    with transaction.atomic():
+        before = alerts.stored_alert_state(prisoner)
+        save_tracked(prisoner, by=by, reason=reason)
+        # Risk raised to imminent: an urgent alert (a save that keeps it raises none).
+        alerts.alerts_for_change(before=before, prisoner=prisoner, by=by, reason=reason)
     return prisoner

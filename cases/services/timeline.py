@@ -16,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import (
+    Alert,
+    AlertCheck,
     Case,
     DatePrecision,
     Deadline,
@@ -274,6 +276,9 @@ def _cases_showing(instance, history_type: str) -> list[int] | None:
             .first()
         )
         return None if case_id is None else [case_id]
+    if isinstance(instance, AlertCheck):
+        case_id = Alert.objects.filter(pk=instance.alert_id).values_list("case_id", flat=True)
+        return list(case_id)
     case_id = getattr(instance, "case_id", None)
     # Organizations, authorities, memberships: shown (by name) on any case.
     return None if case_id is None else [case_id]

@@ -28,6 +28,7 @@ from cases.forms import (
     directory_choices,
 )
 from cases.models import CASE_TRANSITIONS, CaseShare
+from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
 from cases.selectors.cases import case_list_page, cases_as_listed, counted_page
@@ -347,6 +348,8 @@ def case_detail(request, pk):
         "today": today,
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
+        # Open urgent alerts and their checklists: never cached (ticks show at once).
+        "alerts": alert_selectors.open_alerts(case),
         # Outside the cached parts: one's own choice, with a form.
         "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
