@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -251,11 +251,17 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     key = "timeline:" + _key(*shown_as)
 
     def render_entries() -> tuple[str, bool]:
-        timeline = timeline_selectors.case_timeline(
+        timeline = timeline_selectors.case_timeline_shown(
             case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
         )
         html = render_to_string(
-            "cases/partials/timeline_entries.html", {**context, "timeline": timeline}, request
+            "cases/partials/timeline_entries.html",
+            {
+                **context,
+                "entries_html": _entries_html(case, timeline.entries, can_edit=can_edit),
+                "has_more": timeline.has_more,
+            },
+            request,
         )
         return str(html), bool(timeline.entries)
 
@@ -267,6 +273,33 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
         timeline_key=key,
     )
     return context
+
+
+def _entries_html(case, entries: list, *, can_edit: bool) -> list[str]:
+    """Each entry rendered, most of them from the cache: after a change to a case, only what
+    changed is rendered again.
+
+    An entry is kept under its ``EntryShown`` record (everything it shows, so a changed entry
+    has a new key and an unchanged one keeps its own) and under what differs between readers:
+    the language, the time zone and the edit links. Nothing else on an entry depends on who
+    reads it (a need-to-know place of detention never reaches the timeline, see
+    cases/services/timeline.py); the case is in the key too, so no entry about a person is
+    shared between the cases that person is on. All are fetched with one ``get_many``.
+    """
+    shown_as = (case.pk, get_language(), timezone.get_current_timezone_name(), can_edit)
+    keys = ["entry:" + _key(*shown_as, repr(entry)) for entry in entries]
+    cached = cache.get_many(keys)
+    missing = [(key, entry) for key, entry in zip(keys, entries, strict=True) if key not in cached]
+    if missing:
+        template = get_template("cases/partials/timeline_entry.html")
+        rendered = {
+            key: str(template.render({"entry": entry, "can_edit": can_edit}))
+            for key, entry in missing
+        }
+        cache.set_many(rendered, PART_CACHE_SECONDS)
+        cached.update(rendered)
+    # Rendered by the template engine, which escaped everything it put in.
+    return [mark_safe(cached[key]) for key in keys]  # noqa: S308
 
 
 # Unusual patterns need a little history to show, so a few minutes late is soon enough; the
