@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -250,10 +249,12 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     )
     key = "timeline:" + _key(*shown_as)
 
-    def render_entries() -> tuple[str, bool]:
+    def render_entries() -> tuple[str, bool, list[dict]]:
         timeline = timeline_selectors.case_timeline_shown(
             case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
         )
+        # The people to filter by (the timeline's controls), kept with the entries.
+        people = list(case.prisoners.order_by("code", "pk").values("pk", "code"))
         html = render_to_string(
             "cases/partials/timeline_entries.html",
             {
@@ -263,13 +264,14 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
             },
             request,
         )
-        return str(html), bool(timeline.entries)
+        return str(html), bool(timeline.entries), people
 
-    html, has_entries = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
+    html, has_entries, people = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
     # Rendered by the template engine above, which escaped everything it put in.
     context.update(
         timeline_html=mark_safe(html),  # noqa: S308
         timeline_has_entries=has_entries,
+        timeline_people=people,
         timeline_key=key,
     )
     return context
@@ -327,6 +329,50 @@ def _access_flags(case) -> list:
     )
 
 
+# The case page's parts kept in the cache, each with the template that renders it.
+PAGE_PARTS = {
+    "top_html": "cases/partials/case_page_top.html",  # the header and the people
+    "deadlines_html": "cases/partials/pinned_deadlines.html",
+    "lists_html": "cases/partials/case_page_lists.html",  # the latest petitions, documents
+}
+
+
+def _page_parts(case, context: dict, *, today) -> dict:
+    """The case page's parts around the timeline, rendered, most often from the cache.
+
+    Kept per version of the case (``timeline_key``), the reader's rights and today's date
+    (countdowns), fetched with one ``get_many``; when one is missing, what it shows is read
+    here, before rendering, so that no template reads the database.
+    """
+    page_key = _key(context["timeline_key"], today, context["level"])
+    keys = {name: f"case-page:{name}:{page_key}" for name in PAGE_PARTS}
+    cached = cache.get_many(keys.values())
+    missing = [name for name in PAGE_PARTS if keys[name] not in cached]
+    if missing:
+        pinned = timeline_selectors.pinned_deadlines(case, today=today)
+        data = {
+            **context,
+            "shares": case.shares.all(),
+            "pinned": pinned,
+            "next_deadline": pinned[0] if pinned else None,
+            "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
+            "today": today,
+        }
+        if "top_html" in missing:
+            data["prisoners"] = list(case.prisoners.select_related("detaining_authority"))
+        if "lists_html" in missing:
+            # The latest few: all of them are on the timeline, which pages (kind=petition).
+            data["petitions"] = _latest(
+                case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
+            )
+            data["documents"] = _latest(case.documents.order_by("-created_at", "-id"))
+        rendered = {keys[name]: str(render_to_string(PAGE_PARTS[name], data)) for name in missing}
+        cache.set_many(rendered, PART_CACHE_SECONDS)
+        cached.update(rendered)
+    # Rendered by the template engine, which escaped everything it put in.
+    return {name: mark_safe(cached[keys[name]]) for name in PAGE_PARTS}  # noqa: S308
+
+
 @require_safe
 def case_detail(request, pk):
     case = access.get_case_for(request.user, pk)
@@ -342,44 +388,23 @@ def case_detail(request, pk):
         user=request.user, case=case, session_sid=team_services.session_sid(request)
     )
     timeline = _timeline_context(request, case, can_edit=level >= Level.EDIT)
-    # What follows is read only if the template renders it, i.e. when its part of the page
-    # is not in the cache (see case_detail.html): the key changes with anything it shows.
-    pinned = SimpleLazyObject(lambda: timeline_selectors.pinned_deadlines(case, today=today))
     context = {
         **timeline,
         "case": case,
         "level": level,
         "can_edit": level >= Level.EDIT,
         "can_manage": level >= Level.MANAGE,
-        "page_key": _key(timeline["timeline_key"], today, level),
-        "cache_seconds": PART_CACHE_SECONDS,
         # Reminders the outbox gave up on: shown to those who may act, never cached.
         "failed_reminders": (
             list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
         ),
-        "prisoners": SimpleLazyObject(
-            lambda: list(case.prisoners.select_related("detaining_authority"))
-        ),
-        "shares": case.shares.all(),
-        "pinned": pinned,
-        "next_deadline": SimpleLazyObject(lambda: pinned[0] if pinned else None),
-        # The latest few: all of them are on the timeline, which pages (kind=petition, ...).
-        "petitions": SimpleLazyObject(
-            lambda: _latest(
-                case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
-            )
-        ),
-        "documents": SimpleLazyObject(
-            lambda: _latest(case.documents.order_by("-created_at", "-id"))
-        ),
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
-        "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
-        "today": today,
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Outside the cached parts: one's own choice, with a form.
         "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
+    context.update(_page_parts(case, context, today=today))
     return render(request, "cases/case_detail.html", context)
 
 
@@ -396,7 +421,6 @@ def case_timeline(request, pk):
         timeline_page=True,
         can_edit=level >= Level.EDIT,
         pinned=timeline_selectors.pinned_deadlines(case, today=today),
-        prisoners=list(case.prisoners.all()),
     )
     return render(request, "cases/timeline_page.html", context)
 
