@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils.translation import get_language
 
 from cases.models import (
@@ -142,10 +142,13 @@ def _page_ids(
     prisoner: Prisoner | None,
     newest_first: bool,
     page_size: int,
+    people: list[int] | None = None,
 ) -> tuple[list[int], bool]:
-    """The ids of one page of entries, in order, and whether more follow (two queries)."""
+    """The ids of one page of entries, in order, and whether more follow (two queries, one
+    when the ids of the case's people are given)."""
     start = (page - 1) * page_size
-    people = list(case.prisoners.values_list("pk", flat=True))
+    if people is None:
+        people = list(case.prisoners.values_list("pk", flat=True))
     ids = list(
         _entries(case, people, kinds=kinds, prisoner=prisoner)
         .order_by(*_order(newest_first))
@@ -311,67 +314,110 @@ def _labels(model, field: str) -> dict:
     return _choice_labels(model._meta.get_field(field), get_language())
 
 
-def _grouped(rows, key: str, make) -> dict[int, list]:
-    grouped: dict[int, list] = {}
-    for row in rows:
-        grouped.setdefault(row[key], []).append(make(row))
-    return grouped
+def _listed(
+    queryset, owner: str, tag: str, a: str, b: str | None, *, text: str | None, numbers: tuple
+) -> QuerySet:
+    """One list the entries show, as rows (owner id, tag, a, b, sort text, sort number 1,
+    sort number 2) that the lists of every kind share, so that one UNION reads them all."""
+    blank, zero = Value("", output_field=CharField()), Value(0, output_field=BigIntegerField())
+    n1, n2 = ([F(n) for n in numbers] + [zero, zero])[:2]
+    return queryset.annotate(
+        l_owner=F(owner),
+        l_tag=Value(tag, output_field=CharField()),
+        l_a=F(a),
+        l_b=F(b) if b else blank,
+        l_text=F(text) if text else blank,
+        l_n1=n1,
+        l_n2=n2,
+    ).values_list("l_owner", "l_tag", "l_a", "l_b", "l_text", "l_n1", "l_n2")
 
 
-def _event_lists(event_ids: list[int]) -> tuple[dict, dict, dict]:
-    """The people, authorities and organizations of these events, each in the order the
-    models sort them (code, name, name): three queries, none without events."""
-    if not event_ids:
-        return {}, {}, {}
-    people = _grouped(
-        Event.prisoners.through.objects.filter(event_id__in=event_ids)
-        .order_by("prisoner__code", "prisoner_id")
-        .values("event_id", "prisoner__code"),
-        "event_id",
-        lambda row: row["prisoner__code"],
-    )
-    authorities = _grouped(
-        Event.authorities.through.objects.filter(event_id__in=event_ids)
-        .order_by("authority__name", "authority_id")
-        .values("event_id", "authority__name", "authority__short_name"),
-        "event_id",
-        lambda row: Named(row["authority__name"], row["authority__short_name"]),
-    )
-    organizations = _grouped(
-        Event.organizations.through.objects.filter(event_id__in=event_ids)
-        .order_by("organization__name", "organization_id")
-        .values("event_id", "organization__name", "organization__short_name"),
-        "event_id",
-        lambda row: Named(row["organization__name"], row["organization__short_name"]),
-    )
-    return people, authorities, organizations
-
-
-def _petition_lists(petition_ids: list[int]) -> tuple[dict, dict]:
-    """Who filed these petitions and what they request: two queries, none without petitions."""
-    if not petition_ids:
-        return {}, {}
-    filed_by = _grouped(
-        Petition.filed_by.through.objects.filter(petition_id__in=petition_ids)
-        .order_by("organization__name", "organization_id")
-        .values("petition_id", "organization__name", "organization__short_name"),
-        "petition_id",
-        lambda row: Named(row["organization__name"], row["organization__short_name"]),
-    )
+def _entry_lists(event_ids: list[int], petition_ids: list[int]) -> dict[tuple[str, int], list]:
+    """What the entries list, in one query: the people (by code), authorities and
+    organizations (by name) of these events; who filed these petitions (by name) and what
+    they request (in order). {(tag, owner id): [values]}, each list in the models' order."""
+    parts = []
+    if event_ids:
+        through = Event.prisoners.through.objects.filter(event_id__in=event_ids)
+        parts.append(
+            _listed(
+                through,
+                "event_id",
+                "people",
+                "prisoner__code",
+                None,
+                text="prisoner__code",
+                numbers=("prisoner_id",),
+            )
+        )
+        through = Event.authorities.through.objects.filter(event_id__in=event_ids)
+        parts.append(
+            _listed(
+                through,
+                "event_id",
+                "authorities",
+                "authority__name",
+                "authority__short_name",
+                text="authority__name",
+                numbers=("authority_id",),
+            )
+        )
+        through = Event.organizations.through.objects.filter(event_id__in=event_ids)
+        parts.append(
+            _listed(
+                through,
+                "event_id",
+                "organizations",
+                "organization__name",
+                "organization__short_name",
+                text="organization__name",
+                numbers=("organization_id",),
+            )
+        )
+    if petition_ids:
+        through = Petition.filed_by.through.objects.filter(petition_id__in=petition_ids)
+        parts.append(
+            _listed(
+                through,
+                "petition_id",
+                "filed_by",
+                "organization__name",
+                "organization__short_name",
+                text="organization__name",
+                numbers=("organization_id",),
+            )
+        )
+        requests = PetitionRequest.objects.filter(petition_id__in=petition_ids).order_by()
+        parts.append(
+            _listed(
+                requests,
+                "petition_id",
+                "requests",
+                "kind",
+                "outcome",
+                text=None,
+                numbers=("position", "id"),
+            )
+        )
+    if not parts:
+        return {}
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    rows = rows.order_by("l_tag", "l_owner", "l_text", "l_n1", "l_n2")
     kinds = _labels(PetitionRequest, "kind")
     outcomes = _labels(PetitionRequest, "outcome")
-    requests = _grouped(
-        PetitionRequest.objects.filter(petition_id__in=petition_ids)
-        .order_by("petition", "position", "id")
-        .values("petition_id", "kind", "outcome"),
-        "petition_id",
-        lambda row: RequestShown(
-            kinds.get(row["kind"], row["kind"]),
-            row["outcome"],
-            outcomes.get(row["outcome"], row["outcome"]),
+    make = {
+        "people": lambda a, b: a,
+        "authorities": Named,
+        "organizations": Named,
+        "filed_by": Named,
+        "requests": lambda kind, outcome: RequestShown(
+            kinds.get(kind, kind), outcome, outcomes.get(outcome, outcome)
         ),
-    )
-    return filed_by, requests
+    }
+    lists: dict[tuple[str, int], list] = {}
+    for owner, tag, a, b, *_order_keys in rows:
+        lists.setdefault((tag, owner), []).append(make[tag](a, b))
+    return lists
 
 
 def _recorded_shown(row: dict) -> tuple:
@@ -399,8 +445,7 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
     petition_ids = sorted(
         {r["petition_id"] for r in rows_in_order if r["kind"] == "petition" and r["petition_id"]}
     )
-    people, authorities, organizations = _event_lists(event_ids)
-    filed_by, requests = _petition_lists(petition_ids)
+    lists = _entry_lists(event_ids, petition_ids)
     entry_kinds = _labels(TimelineEntry, "kind")
     event_kinds = _labels(Event, "kind")
     deadline_kinds = _labels(Deadline, "kind")
@@ -417,9 +462,9 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
                 description=row["event__description"],
                 source=row["event__source"],
                 occurred_at_time=row["event__occurred_at_time"],
-                people=tuple(people.get(pk, ())),
-                authorities=tuple(authorities.get(pk, ())),
-                organizations=tuple(organizations.get(pk, ())),
+                people=tuple(lists.get(("people", pk), ())),
+                authorities=tuple(lists.get(("authorities", pk), ())),
+                organizations=tuple(lists.get(("organizations", pk), ())),
             )
         if row["petition_id"] is not None:
             pk = row["petition_id"]
@@ -431,8 +476,8 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
                 addressed_to=(
                     None if name is None else Named(name, row["petition__addressed_to__short_name"])
                 ),
-                filed_by=tuple(filed_by.get(pk, ())),
-                requests=tuple(requests.get(pk, ())),
+                filed_by=tuple(lists.get(("filed_by", pk), ())),
+                requests=tuple(lists.get(("requests", pk), ())),
             )
         if row["deadline_id"] is not None:
             status = row["deadline__status"]
@@ -494,13 +539,15 @@ def case_timeline_shown(
     prisoner: Prisoner | None = None,
     newest_first: bool = True,
     page_size: int = PAGE_SIZE,
+    people: list[int] | None = None,
 ) -> TimelineShown:
     """One page of the timeline as the case page shows it: ``case_timeline``'s entries, in
-    its order, as ``EntryShown`` records (see ``timeline_shown``)."""
+    its order, as ``EntryShown`` records (see ``timeline_shown``). ``people``: the ids of the
+    case's people of concern, if the caller has them."""
     page = max(page, 1)
     ids, has_more = _page_ids(
         case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
-        page_size=page_size,
+        page_size=page_size, people=people,
     )  # fmt: skip
     return TimelineShown(entries=timeline_shown(ids), page=page, has_more=has_more)
 

@@ -250,11 +250,16 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     key = "timeline:" + _key(*shown_as)
 
     def render_entries() -> tuple[str, bool, list[dict]]:
-        timeline = timeline_selectors.case_timeline_shown(
-            case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
-        )
         # The people to filter by (the timeline's controls), kept with the entries.
         people = list(case.prisoners.order_by("code", "pk").values("pk", "code"))
+        timeline = timeline_selectors.case_timeline_shown(
+            case,
+            page=page,
+            kinds=kinds,
+            prisoner=prisoner,
+            newest_first=newest_first,
+            people=[p["pk"] for p in people],
+        )
         html = render_to_string(
             "cases/partials/timeline_entries.html",
             {
@@ -337,6 +342,22 @@ PAGE_PARTS = {
 }
 
 
+# What the people card shows of each person (case_page_top.html): no identity is read.
+PEOPLE_CARD_FIELDS = (
+    "code",
+    "custody_status",
+    "risk_level",
+    "wish_destination",
+    "wish_status",
+    "wish_expressed_on",
+    "wish_expressed_on_precision",
+    "place_of_detention",
+    "place_of_detention_sensitive",
+    "icrc_registration",
+    "unhcr_registration",
+)
+
+
 def _page_parts(case, context: dict, *, today) -> dict:
     """The case page's parts around the timeline, rendered, most often from the cache.
 
@@ -359,7 +380,7 @@ def _page_parts(case, context: dict, *, today) -> dict:
             "today": today,
         }
         if "top_html" in missing:
-            data["prisoners"] = list(case.prisoners.select_related("detaining_authority"))
+            data["prisoners"] = list(case.prisoners.only(*PEOPLE_CARD_FIELDS))
         if "lists_html" in missing:
             # The latest few: all of them are on the timeline, which pages (kind=petition).
             data["petitions"] = _latest(
