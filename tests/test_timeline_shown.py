@@ -126,8 +126,8 @@ def test_an_entry_renders_from_its_record_alone(full_case, django_assert_num_que
     assert "Visit to both men" in html and "Lawyer" in html and "SHA-256" in html
 
 
-def _entries_rendered(client, url) -> int:
-    """How many timeline entries a request rendered (the rest came from the cache)."""
+def _rendered(client, url) -> list[str]:
+    """The templates a request rendered (what it did not take from the cache)."""
     names = []
 
     def seen(sender, template, **kwargs):
@@ -139,7 +139,12 @@ def _entries_rendered(client, url) -> int:
     finally:
         template_rendered.disconnect(seen)
     assert response.status_code == 200
-    return names.count(ENTRY_TEMPLATE)
+    return names
+
+
+def _entries_rendered(client, url) -> int:
+    """How many timeline entries a request rendered (the rest came from the cache)."""
+    return _rendered(client, url).count(ENTRY_TEMPLATE)
 
 
 @pytest.mark.django_db
@@ -151,8 +156,17 @@ def test_after_a_change_only_what_changed_is_rendered(full_case, coordinator, cl
     assert _entries_rendered(client, url) == 0  # seen again: the whole timeline cached
     event = full_case.events.get(title="Visit to both men")
     services.event_update(event=event, by=coordinator, title="Visit renamed")
-    assert _entries_rendered(client, url) == 1  # the case changed: only that entry
+    rendered = _rendered(client, url)
+    assert rendered.count(ENTRY_TEMPLATE) == 1  # the case changed: only that entry
+    # The header, people, deadlines and lists do not show events: kept as they were.
+    assert not set(rendered) & {template for template, _parts in case_views.PAGE_PARTS.values()}
     assert "Visit renamed" in client.get(url).content.decode()
+    factories.make_deadline(case=full_case, by=coordinator, title="New deadline")
+    rendered = _rendered(client, url)
+    assert "cases/partials/pinned_deadlines.html" in rendered
+    assert "cases/partials/case_page_top.html" in rendered  # the next deadline, in the header
+    assert "cases/partials/case_page_lists.html" not in rendered
+    assert "New deadline" in client.get(url).content.decode()
 
 
 @pytest.mark.django_db

@@ -558,6 +558,22 @@ def timeline_version(case: Case) -> str:
     return timeline_versions([case.pk])[case.pk]
 
 
+def case_page_versions(case: Case) -> dict[str, str]:
+    """The version of the case's timeline (``"timeline"``: ``timeline_version``) and of each
+    part of its page around it (``TimelineVersion.PARTS``), in one query."""
+    scopes = {
+        TimelineVersion.case_scope(case.pk): "timeline",
+        **{TimelineVersion.part_scope(case.pk, part): part for part in TimelineVersion.PARTS},
+    }
+    tokens = dict(
+        TimelineVersion.objects.filter(scope__in=[*scopes, TimelineVersion.ALL]).values_list(
+            "scope", "token"
+        )
+    )
+    everywhere = tokens.get(TimelineVersion.ALL, "0")
+    return {name: f"{tokens.get(scope, '0')}-{everywhere}" for scope, name in scopes.items()}
+
+
 def everywhere_version() -> str:
     """The token for changes shown on every case: organizations, authorities, user names
     (the shared directory). One query."""

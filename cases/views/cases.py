@@ -216,7 +216,7 @@ def _timeline_params(request, case):
     return kinds, prisoner, newest_first, page
 
 
-def _timeline_context(request, case, *, can_edit: bool) -> dict:
+def _timeline_context(request, case, *, can_edit: bool, version: str | None = None) -> dict:
     """The timeline's controls and its page of entries, rendered (``timeline_html``).
 
     The entries are rendered once per version of the timeline and per way of showing it
@@ -237,7 +237,7 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     }
     shown_as = (
         case.pk,
-        timeline_selectors.timeline_version(case),
+        version or timeline_selectors.timeline_version(case),
         get_language(),
         timezone.get_current_timezone_name(),
         can_edit,
@@ -334,11 +334,14 @@ def _access_flags(case) -> list:
     )
 
 
-# The case page's parts kept in the cache, each with the template that renders it.
+# The case page's parts kept in the cache: the template that renders each, and the parts of
+# the page whose versions it follows (TimelineVersion.PARTS).
 PAGE_PARTS = {
-    "top_html": "cases/partials/case_page_top.html",  # the header and the people
-    "deadlines_html": "cases/partials/pinned_deadlines.html",
-    "lists_html": "cases/partials/case_page_lists.html",  # the latest petitions, documents
+    # The header (with the next deadline) and the people.
+    "top_html": ("cases/partials/case_page_top.html", ("header", "people", "deadlines")),
+    "deadlines_html": ("cases/partials/pinned_deadlines.html", ("deadlines",)),
+    # The latest petitions and documents.
+    "lists_html": ("cases/partials/case_page_lists.html", ("lists",)),
 }
 
 
@@ -358,15 +361,26 @@ PEOPLE_CARD_FIELDS = (
 )
 
 
-def _page_parts(case, context: dict, *, today) -> dict:
+def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict:
     """The case page's parts around the timeline, rendered, most often from the cache.
 
-    Kept per version of the case (``timeline_key``), the reader's rights and today's date
-    (countdowns), fetched with one ``get_many``; when one is missing, what it shows is read
-    here, before rendering, so that no template reads the database.
+    Each is kept under the versions of what it shows (``case_page_versions``: a new event
+    leaves them all as they are, a new deadline changes the header and the deadlines), the
+    reader's rights, language and time zone, and today's date (countdowns); all are fetched
+    with one ``get_many``. When one is missing, what it shows is read here, before
+    rendering, so that no template reads the database.
     """
-    page_key = _key(context["timeline_key"], today, context["level"])
-    keys = {name: f"case-page:{name}:{page_key}" for name in PAGE_PARTS}
+    shown_as = (
+        case.pk,
+        get_language(),
+        timezone.get_current_timezone_name(),
+        today,
+        context["level"],
+    )
+    keys = {
+        name: f"case-page:{name}:" + _key(*shown_as, *(versions[part] for part in parts))
+        for name, (_template, parts) in PAGE_PARTS.items()
+    }
     cached = cache.get_many(keys.values())
     missing = [name for name in PAGE_PARTS if keys[name] not in cached]
     if missing:
@@ -387,7 +401,9 @@ def _page_parts(case, context: dict, *, today) -> dict:
                 case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
             )
             data["documents"] = _latest(case.documents.order_by("-created_at", "-id"))
-        rendered = {keys[name]: str(render_to_string(PAGE_PARTS[name], data)) for name in missing}
+        rendered = {
+            keys[name]: str(render_to_string(PAGE_PARTS[name][0], data)) for name in missing
+        }
         cache.set_many(rendered, PART_CACHE_SECONDS)
         cached.update(rendered)
     # Rendered by the template engine, which escaped everything it put in.
@@ -408,7 +424,10 @@ def case_detail(request, pk):
     services.case_view_record(
         user=request.user, case=case, session_sid=team_services.session_sid(request)
     )
-    timeline = _timeline_context(request, case, can_edit=level >= Level.EDIT)
+    versions = timeline_selectors.case_page_versions(case)
+    timeline = _timeline_context(
+        request, case, can_edit=level >= Level.EDIT, version=versions["timeline"]
+    )
     context = {
         **timeline,
         "case": case,
@@ -425,7 +444,7 @@ def case_detail(request, pk):
         # Outside the cached parts: one's own choice, with a form.
         "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
-    context.update(_page_parts(case, context, today=today))
+    context.update(_page_parts(case, context, versions=versions, today=today))
     return render(request, "cases/case_detail.html", context)
 
 
