@@ -48,6 +48,17 @@ DEFAULT_REMINDER_DAYS: dict[str, list[int]] = {
 MAX_REMINDER_DAYS = 365
 
 
+def format_due(due_on: dt.date, precision: str, due_time: dt.time | None, due_timezone: str) -> str:
+    """When a deadline is due, as every page shows it ("by end of April 2026", "3 May 2026
+    14:00 (Europe/Kyiv)"): ``Deadline.due_display``, also for rows read as values."""
+    text = format_fuzzy_date(due_on, precision, by=True)
+    if due_time:
+        text = f"{text} {due_time:%H:%M}"
+        if due_timezone:
+            text = f"{text} ({due_timezone})"
+    return text
+
+
 class Deadline(StatusTrackedModel, TimestampedModel):
     """Something that must happen by a date: a visit, a reply, an exchange window closing.
 
@@ -158,12 +169,7 @@ class Deadline(StatusTrackedModel, TimestampedModel):
 
     @property
     def due_display(self) -> str:
-        text = format_fuzzy_date(self.due_on, self.due_precision, by=True)
-        if self.due_time:
-            text = f"{text} {self.due_time:%H:%M}"
-            if self.due_timezone:
-                text = f"{text} ({self.due_timezone})"
-        return text
+        return format_due(self.due_on, self.due_precision, self.due_time, self.due_timezone)
 
     def days_left(self, today: dt.date) -> int:
         return (self.due_on - today).days

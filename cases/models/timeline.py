@@ -108,6 +108,15 @@ class TimelineVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.scope}: {self.token}"
 
+    # The parts of the case page around its timeline, each with a token of its own beside the
+    # case's (``case:<id>:<part>``), so that a change re-renders only the parts that show it
+    # (cases.services.timeline._parts_showing). The case's token changes with every change.
+    PARTS = ("header", "people", "deadlines", "lists")
+
     @staticmethod
     def case_scope(case_id: int) -> str:
         return f"case:{case_id}"
+
+    @staticmethod
+    def part_scope(case_id: int, part: str) -> str:
+        return f"case:{case_id}:{part}"

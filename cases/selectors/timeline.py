@@ -3,7 +3,8 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.utils.translation import get_language
 
 from cases.models import (
     Case,
@@ -11,10 +12,13 @@ from cases.models import (
     DeadlineStatus,
     Event,
     Petition,
+    PetitionRequest,
     Prisoner,
     TimelineEntry,
     TimelineVersion,
 )
+from cases.models.base import _choice_labels
+from cases.models.deadlines import format_due
 from cases.selectors.history import reason_display
 
 PAGE_SIZE = 50
@@ -34,19 +38,26 @@ class TimelinePage:
     has_more: bool
 
 
-def _label(entry: TimelineEntry, value: str) -> str:
-    model = _SUBJECT_MODELS.get(entry.subject)
+def _label_of(subject: str, field: str, value: str) -> str:
+    model = _SUBJECT_MODELS.get(subject)
     if model is None or not value:
         return value
-    choices = dict(model._meta.get_field(entry.field).flatchoices)
-    return str(choices.get(value, value))
+    return str(_labels(model, field).get(value, value))
+
+
+def _field_label_of(subject: str, field: str) -> str:
+    model = _SUBJECT_MODELS.get(subject)
+    if model is None:
+        return field
+    return str(model._meta.get_field(field).verbose_name)
+
+
+def _label(entry: TimelineEntry, value: str) -> str:
+    return _label_of(entry.subject, entry.field, value)
 
 
 def _field_label(entry: TimelineEntry) -> str:
-    model = _SUBJECT_MODELS.get(entry.subject)
-    if model is None:
-        return entry.field
-    return str(model._meta.get_field(entry.field).verbose_name)
+    return _field_label_of(entry.subject, entry.field)
 
 
 def _recorded(entry: TimelineEntry) -> tuple:
@@ -123,6 +134,29 @@ def case_timeline_queryset(
     )
 
 
+def _page_ids(
+    case: Case,
+    *,
+    page: int,
+    kinds: list[str] | None,
+    prisoner: Prisoner | None,
+    newest_first: bool,
+    page_size: int,
+    people: list[int] | None = None,
+) -> tuple[list[int], bool]:
+    """The ids of one page of entries, in order, and whether more follow (two queries, one
+    when the ids of the case's people are given)."""
+    start = (page - 1) * page_size
+    if people is None:
+        people = list(case.prisoners.values_list("pk", flat=True))
+    ids = list(
+        _entries(case, people, kinds=kinds, prisoner=prisoner)
+        .order_by(*_order(newest_first))
+        .values_list("pk", flat=True)[start : start + page_size + 1]
+    )
+    return ids[:page_size], len(ids) > page_size
+
+
 def case_timeline(
     case: Case,
     *,
@@ -142,15 +176,10 @@ def case_timeline(
     sorting and keeping 51 (see docs/performance.md).
     """
     page = max(page, 1)
-    start = (page - 1) * page_size
-    people = list(case.prisoners.values_list("pk", flat=True))
-    ids = list(
-        _entries(case, people, kinds=kinds, prisoner=prisoner)
-        .order_by(*_order(newest_first))
-        .values_list("pk", flat=True)[start : start + page_size + 1]
-    )
-    has_more = len(ids) > page_size
-    ids = ids[:page_size]
+    ids, has_more = _page_ids(
+        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
+        page_size=page_size,
+    )  # fmt: skip
     found = (
         TimelineEntry.objects.select_related(*_RELATED).prefetch_related(*_PREFETCH).in_bulk(ids)
     )
@@ -165,10 +194,384 @@ def case_timeline(
     return TimelinePage(entries=rows, page=page, has_more=has_more)
 
 
+# --- What the case page shows of each entry, read as values ---------------------------------
+# The page renders entries from these small records, never from model instances: the
+# selector reads only the columns shown (one query for the entries with their event,
+# petition, deadline and document, one per kind of list they show), and works out every
+# label, so that rendering an entry reads nothing (tests/test_timeline_shown.py).
+
+
+@dataclass(frozen=True)
+class Named:
+    """An organization or authority as an entry shows it (``abbr``, ``names``, ``str``)."""
+
+    name: str
+    short_name: str
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+
+@dataclass(frozen=True)
+class EventShown:
+    id: int
+    kind_label: str
+    title: str
+    description: str
+    source: str
+    occurred_at_time: dt.time | None
+    people: tuple[str, ...]  # codes of the people of concern it concerns
+    authorities: tuple[Named, ...]
+    organizations: tuple[Named, ...]
+
+
+@dataclass(frozen=True)
+class RequestShown:
+    kind_label: str
+    outcome: str
+    outcome_label: str
+
+
+@dataclass(frozen=True)
+class PetitionShown:
+    id: int
+    title: str
+    filed_on: dt.date | None
+    addressed_to: Named | None
+    filed_by: tuple[Named, ...]
+    requests: tuple[RequestShown, ...]
+
+
+@dataclass(frozen=True)
+class DeadlineShown:
+    title: str
+    status: str
+    status_label: str
+    kind_label: str
+    due_display: str
+
+
+@dataclass(frozen=True)
+class DocumentShown:
+    id: int
+    title: str
+    dated_on: dt.date | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class EntryShown:
+    """One timeline entry with everything the page shows of it, and nothing else.
+
+    Its ``repr`` is its version: two entries that print alike render alike (for the same
+    language, time zone and edit rights), which is what the page caches them by.
+    """
+
+    pk: int
+    kind: str
+    kind_label: str
+    subject: str
+    happened_on: dt.date
+    precision: str
+    prisoner_id: int | None
+    prisoner_code: str
+    event: EventShown | None
+    petition: PetitionShown | None
+    deadline: DeadlineShown | None
+    document: DocumentShown | None
+    field_label: str
+    old_label: str
+    new_label: str
+    reason: str
+    recorded_when: dt.datetime | None
+    recorded_by: str  # a username, or "" when nobody is on record
+
+
+@dataclass
+class TimelineShown:
+    entries: list[EntryShown]
+    page: int
+    has_more: bool
+
+
+_SHOWN_COLUMNS = (
+    "id", "kind", "subject", "field", "old_value", "new_value", "reason", "happened_on",
+    "precision", "recorded_at", "prisoner_id", "prisoner__code", "actor__username",
+    "event_id", "event__kind", "event__title", "event__description", "event__source",
+    "event__occurred_at_time", "event__created_at", "event__created_by__username",
+    "petition_id", "petition__title", "petition__filed_on", "petition__created_at",
+    "petition__addressed_to__name", "petition__addressed_to__short_name",
+    "deadline_id", "deadline__title", "deadline__status", "deadline__kind",
+    "deadline__due_on", "deadline__due_precision", "deadline__due_time",
+    "deadline__due_timezone", "deadline__created_at",
+    "document_id", "document__title", "document__dated_on", "document__sha256",
+    "document__created_at",
+)  # fmt: skip
+
+
+def _labels(model, field: str) -> dict:
+    """{value: label} of a choice field, in the active language (looked up once per language)."""
+    return _choice_labels(model._meta.get_field(field), get_language())
+
+
+def _listed(
+    queryset, owner: str, tag: str, a: str, b: str | None, *, text: str | None, numbers: tuple
+) -> QuerySet:
+    """One list the entries show, as rows (owner id, tag, a, b, sort text, sort number 1,
+    sort number 2) that the lists of every kind share, so that one UNION reads them all."""
+    blank, zero = Value("", output_field=CharField()), Value(0, output_field=BigIntegerField())
+    n1, n2 = ([F(n) for n in numbers] + [zero, zero])[:2]
+    return queryset.annotate(
+        l_owner=F(owner),
+        l_tag=Value(tag, output_field=CharField()),
+        l_a=F(a),
+        l_b=F(b) if b else blank,
+        l_text=F(text) if text else blank,
+        l_n1=n1,
+        l_n2=n2,
+    ).values_list("l_owner", "l_tag", "l_a", "l_b", "l_text", "l_n1", "l_n2")
+
+
+def _entry_lists(event_ids: list[int], petition_ids: list[int]) -> dict[tuple[str, int], list]:
+    """What the entries list, in one query: the people (by code), authorities and
+    organizations (by name) of these events; who filed these petitions (by name) and what
+    they request (in order). {(tag, owner id): [values]}, each list in the models' order."""
+    parts = []
+    if event_ids:
+        through = Event.prisoners.through.objects.filter(event_id__in=event_ids)
+        parts.append(
+            _listed(
+                through,
+                "event_id",
+                "people",
+                "prisoner__code",
+                None,
+                text="prisoner__code",
+                numbers=("prisoner_id",),
+            )
+        )
+        through = Event.authorities.through.objects.filter(event_id__in=event_ids)
+        parts.append(
+            _listed(
+                through,
+                "event_id",
+                "authorities",
+                "authority__name",
+                "authority__short_name",
+                text="authority__name",
+                numbers=("authority_id",),
+            )
+        )
+        through = Event.organizations.through.objects.filter(event_id__in=event_ids)
+        parts.append(
+            _listed(
+                through,
+                "event_id",
+                "organizations",
+                "organization__name",
+                "organization__short_name",
+                text="organization__name",
+                numbers=("organization_id",),
+            )
+        )
+    if petition_ids:
+        through = Petition.filed_by.through.objects.filter(petition_id__in=petition_ids)
+        parts.append(
+            _listed(
+                through,
+                "petition_id",
+                "filed_by",
+                "organization__name",
+                "organization__short_name",
+                text="organization__name",
+                numbers=("organization_id",),
+            )
+        )
+        requests = PetitionRequest.objects.filter(petition_id__in=petition_ids).order_by()
+        parts.append(
+            _listed(
+                requests,
+                "petition_id",
+                "requests",
+                "kind",
+                "outcome",
+                text=None,
+                numbers=("position", "id"),
+            )
+        )
+    if not parts:
+        return {}
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    rows = rows.order_by("l_tag", "l_owner", "l_text", "l_n1", "l_n2")
+    kinds = _labels(PetitionRequest, "kind")
+    outcomes = _labels(PetitionRequest, "outcome")
+    make = {
+        "people": lambda a, b: a,
+        "authorities": Named,
+        "organizations": Named,
+        "filed_by": Named,
+        "requests": lambda kind, outcome: RequestShown(
+            kinds.get(kind, kind), outcome, outcomes.get(outcome, outcome)
+        ),
+    }
+    lists: dict[tuple[str, int], list] = {}
+    for owner, tag, a, b, *_order_keys in rows:
+        lists.setdefault((tag, owner), []).append(make[tag](a, b))
+    return lists
+
+
+def _recorded_shown(row: dict) -> tuple:
+    """``_recorded`` for a row read as values: (when, username or "")."""
+    actor = row["actor__username"] or ""
+    if row["kind"] == TimelineEntry.Kind.EVENT and row["event_id"] is not None:
+        return row["event__created_at"], row["event__created_by__username"] or actor
+    for name in ("petition", "deadline", "document"):
+        if row["kind"] == name and row[f"{name}_id"] is not None:
+            return row[f"{name}__created_at"], actor
+    return row["recorded_at"], actor
+
+
+def timeline_shown(ids: list[int]) -> list[EntryShown]:
+    """These entries (in this order) as the page shows them: ``EntryShown`` records read
+    with at most six queries (entries; people, authorities and organizations of their
+    events; filers and requests of their petitions), whatever the number of entries."""
+    rows = {
+        row["id"]: row for row in TimelineEntry.objects.filter(pk__in=ids).values(*_SHOWN_COLUMNS)
+    }
+    rows_in_order = [rows[pk] for pk in ids if pk in rows]
+    event_ids = sorted(
+        {r["event_id"] for r in rows_in_order if r["kind"] == "event" and r["event_id"]}
+    )
+    petition_ids = sorted(
+        {r["petition_id"] for r in rows_in_order if r["kind"] == "petition" and r["petition_id"]}
+    )
+    lists = _entry_lists(event_ids, petition_ids)
+    entry_kinds = _labels(TimelineEntry, "kind")
+    event_kinds = _labels(Event, "kind")
+    deadline_kinds = _labels(Deadline, "kind")
+    deadline_statuses = _labels(Deadline, "status")
+    shown = []
+    for row in rows_in_order:
+        event = petition = deadline = document = None
+        if row["event_id"] is not None:
+            pk = row["event_id"]
+            event = EventShown(
+                id=pk,
+                kind_label=event_kinds.get(row["event__kind"], row["event__kind"]),
+                title=row["event__title"],
+                description=row["event__description"],
+                source=row["event__source"],
+                occurred_at_time=row["event__occurred_at_time"],
+                people=tuple(lists.get(("people", pk), ())),
+                authorities=tuple(lists.get(("authorities", pk), ())),
+                organizations=tuple(lists.get(("organizations", pk), ())),
+            )
+        if row["petition_id"] is not None:
+            pk = row["petition_id"]
+            name = row["petition__addressed_to__name"]
+            petition = PetitionShown(
+                id=pk,
+                title=row["petition__title"],
+                filed_on=row["petition__filed_on"],
+                addressed_to=(
+                    None if name is None else Named(name, row["petition__addressed_to__short_name"])
+                ),
+                filed_by=tuple(lists.get(("filed_by", pk), ())),
+                requests=tuple(lists.get(("requests", pk), ())),
+            )
+        if row["deadline_id"] is not None:
+            status = row["deadline__status"]
+            deadline = DeadlineShown(
+                title=row["deadline__title"],
+                status=status,
+                status_label=deadline_statuses.get(status, status),
+                kind_label=deadline_kinds.get(row["deadline__kind"], row["deadline__kind"]),
+                due_display=format_due(
+                    row["deadline__due_on"],
+                    row["deadline__due_precision"],
+                    row["deadline__due_time"],
+                    row["deadline__due_timezone"],
+                ),
+            )
+        if row["document_id"] is not None:
+            document = DocumentShown(
+                id=row["document_id"],
+                title=row["document__title"],
+                dated_on=row["document__dated_on"],
+                sha256=row["document__sha256"],
+            )
+        field_label = old_label = new_label = ""
+        if row["kind"] in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.CHANGE):
+            field_label = _field_label_of(row["subject"], row["field"])
+            old_label = _label_of(row["subject"], row["field"], row["old_value"])
+            new_label = _label_of(row["subject"], row["field"], row["new_value"])
+        recorded_when, recorded_by = _recorded_shown(row)
+        shown.append(
+            EntryShown(
+                pk=row["id"],
+                kind=row["kind"],
+                kind_label=entry_kinds.get(row["kind"], row["kind"]),
+                subject=row["subject"],
+                happened_on=row["happened_on"],
+                precision=row["precision"],
+                prisoner_id=row["prisoner_id"],
+                prisoner_code=row["prisoner__code"] or "",
+                event=event,
+                petition=petition,
+                deadline=deadline,
+                document=document,
+                field_label=field_label,
+                old_label=old_label,
+                new_label=new_label,
+                reason=reason_display(row["reason"]),
+                recorded_when=recorded_when,
+                recorded_by=recorded_by,
+            )
+        )
+    return shown
+
+
+def case_timeline_shown(
+    case: Case,
+    *,
+    page: int = 1,
+    kinds: list[str] | None = None,
+    prisoner: Prisoner | None = None,
+    newest_first: bool = True,
+    page_size: int = PAGE_SIZE,
+    people: list[int] | None = None,
+) -> TimelineShown:
+    """One page of the timeline as the case page shows it: ``case_timeline``'s entries, in
+    its order, as ``EntryShown`` records (see ``timeline_shown``). ``people``: the ids of the
+    case's people of concern, if the caller has them."""
+    page = max(page, 1)
+    ids, has_more = _page_ids(
+        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
+        page_size=page_size, people=people,
+    )  # fmt: skip
+    return TimelineShown(entries=timeline_shown(ids), page=page, has_more=has_more)
+
+
 def timeline_version(case: Case) -> str:
     """The version of what is shown about the case (its timeline, its page, its row in the
     case list): changes with any change to it. One query."""
     return timeline_versions([case.pk])[case.pk]
+
+
+def case_page_versions(case: Case) -> dict[str, str]:
+    """The version of the case's timeline (``"timeline"``: ``timeline_version``) and of each
+    part of its page around it (``TimelineVersion.PARTS``), in one query."""
+    scopes = {
+        TimelineVersion.case_scope(case.pk): "timeline",
+        **{TimelineVersion.part_scope(case.pk, part): part for part in TimelineVersion.PARTS},
+    }
+    tokens = dict(
+        TimelineVersion.objects.filter(scope__in=[*scopes, TimelineVersion.ALL]).values_list(
+            "scope", "token"
+        )
+    )
+    everywhere = tokens.get(TimelineVersion.ALL, "0")
+    return {name: f"{tokens.get(scope, '0')}-{everywhere}" for scope, name in scopes.items()}
 
 
 def everywhere_version() -> str:

@@ -19,6 +19,7 @@ from cases.models import (
     Alert,
     AlertCheck,
     Case,
+    CaseShare,
     DatePrecision,
     Deadline,
     Document,
@@ -235,8 +236,11 @@ def project(instance, record, previous) -> None:
 _TRACKED = (Case, Prisoner, Petition, Deadline, Event, Document)
 
 
-def timeline_touch(*, case_ids: list[int] | None = None) -> None:
-    """Give the timelines of these cases (None: of every case) a new version token.
+def timeline_touch(
+    *, case_ids: list[int] | None = None, parts: tuple[str, ...] = TimelineVersion.PARTS
+) -> None:
+    """Give the timelines of these cases (None: of every case) a new version token, and the
+    parts of their pages named in ``parts`` (all unless told).
 
     Called in the transaction of the change, so the new token and the new data become
     visible together; a page cached under the old token is simply never asked for again.
@@ -244,7 +248,14 @@ def timeline_touch(*, case_ids: list[int] | None = None) -> None:
     scopes = (
         [TimelineVersion.ALL]
         if case_ids is None
-        else [TimelineVersion.case_scope(pk) for pk in sorted(set(case_ids))]
+        else [
+            scope
+            for pk in sorted(set(case_ids))
+            for scope in (
+                TimelineVersion.case_scope(pk),
+                *(TimelineVersion.part_scope(pk, part) for part in parts),
+            )
+        ]
     )
     if not scopes:
         return
@@ -284,6 +295,23 @@ def _cases_showing(instance, history_type: str) -> list[int] | None:
     return None if case_id is None else [case_id]
 
 
+# The parts of the case page (TimelineVersion.PARTS) each kind of row shows on; any other
+# kind of row (the case itself, its links to people, anything new) re-renders them all.
+_PARTS_SHOWING: dict[type, tuple[str, ...]] = {
+    Event: (),  # on the timeline only
+    PetitionRequest: (),  # on the timeline only (the petitions card lists no requests)
+    Prisoner: ("people",),
+    Deadline: ("deadlines", "header"),  # the header shows the next deadline
+    Petition: ("lists", "deadlines"),
+    Document: ("lists",),
+    CaseShare: ("header",),  # the partners, in the header
+}
+
+
+def _parts_showing(instance) -> tuple[str, ...]:
+    return _PARTS_SHOWING.get(type(instance), TimelineVersion.PARTS)
+
+
 def on_user_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
     """post_save of users (connected in apps.py): timelines show who did what, by username."""
     if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
@@ -293,7 +321,10 @@ def on_user_saved(sender, instance, created, update_fields=None, **kwargs) -> No
 
 def on_history_row(sender, instance, history_instance, **kwargs) -> None:
     """simple_history's post_create_historical_record receiver (connected in apps.py)."""
-    timeline_touch(case_ids=_cases_showing(instance, history_instance.history_type))
+    timeline_touch(
+        case_ids=_cases_showing(instance, history_instance.history_type),
+        parts=_parts_showing(instance),
+    )
     if not isinstance(instance, _TRACKED):
         return
     previous = None

@@ -6,11 +6,10 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -221,7 +220,7 @@ def _timeline_params(request, case):
     return kinds, prisoner, newest_first, page
 
 
-def _timeline_context(request, case, *, can_edit: bool) -> dict:
+def _timeline_context(request, case, *, can_edit: bool, version: str | None = None) -> dict:
     """The timeline's controls and its page of entries, rendered (``timeline_html``).
 
     The entries are rendered once per version of the timeline and per way of showing it
@@ -242,7 +241,7 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     }
     shown_as = (
         case.pk,
-        timeline_selectors.timeline_version(case),
+        version or timeline_selectors.timeline_version(case),
         get_language(),
         timezone.get_current_timezone_name(),
         can_edit,
@@ -254,23 +253,64 @@ def _timeline_context(request, case, *, can_edit: bool) -> dict:
     )
     key = "timeline:" + _key(*shown_as)
 
-    def render_entries() -> tuple[str, bool]:
-        timeline = timeline_selectors.case_timeline(
-            case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first
+    def render_entries() -> tuple[str, bool, list[dict]]:
+        # The people to filter by (the timeline's controls), kept with the entries.
+        people = list(case.prisoners.order_by("code", "pk").values("pk", "code"))
+        timeline = timeline_selectors.case_timeline_shown(
+            case,
+            page=page,
+            kinds=kinds,
+            prisoner=prisoner,
+            newest_first=newest_first,
+            people=[p["pk"] for p in people],
         )
         html = render_to_string(
-            "cases/partials/timeline_entries.html", {**context, "timeline": timeline}, request
+            "cases/partials/timeline_entries.html",
+            {
+                **context,
+                "entries_html": _entries_html(case, timeline.entries, can_edit=can_edit),
+                "has_more": timeline.has_more,
+            },
+            request,
         )
-        return str(html), bool(timeline.entries)
+        return str(html), bool(timeline.entries), people
 
-    html, has_entries = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
+    html, has_entries, people = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
     # Rendered by the template engine above, which escaped everything it put in.
     context.update(
         timeline_html=mark_safe(html),  # noqa: S308
         timeline_has_entries=has_entries,
+        timeline_people=people,
         timeline_key=key,
     )
     return context
+
+
+def _entries_html(case, entries: list, *, can_edit: bool) -> list[str]:
+    """Each entry rendered, most of them from the cache: after a change to a case, only what
+    changed is rendered again.
+
+    An entry is kept under its ``EntryShown`` record (everything it shows, so a changed entry
+    has a new key and an unchanged one keeps its own) and under what differs between readers:
+    the language, the time zone and the edit links. Nothing else on an entry depends on who
+    reads it (a need-to-know place of detention never reaches the timeline, see
+    cases/services/timeline.py); the case is in the key too, so no entry about a person is
+    shared between the cases that person is on. All are fetched with one ``get_many``.
+    """
+    shown_as = (case.pk, get_language(), timezone.get_current_timezone_name(), can_edit)
+    keys = ["entry:" + _key(*shown_as, repr(entry)) for entry in entries]
+    cached = cache.get_many(keys)
+    missing = [(key, entry) for key, entry in zip(keys, entries, strict=True) if key not in cached]
+    if missing:
+        template = get_template("cases/partials/timeline_entry.html")
+        rendered = {
+            key: str(template.render({"entry": entry, "can_edit": can_edit}))
+            for key, entry in missing
+        }
+        cache.set_many(rendered, PART_CACHE_SECONDS)
+        cached.update(rendered)
+    # Rendered by the template engine, which escaped everything it put in.
+    return [mark_safe(cached[key]) for key in keys]  # noqa: S308
 
 
 # Unusual patterns need a little history to show, so a few minutes late is soon enough; the
@@ -298,6 +338,82 @@ def _access_flags(case) -> list:
     )
 
 
+# The case page's parts kept in the cache: the template that renders each, and the parts of
+# the page whose versions it follows (TimelineVersion.PARTS).
+PAGE_PARTS = {
+    # The header (with the next deadline) and the people.
+    "top_html": ("cases/partials/case_page_top.html", ("header", "people", "deadlines")),
+    "deadlines_html": ("cases/partials/pinned_deadlines.html", ("deadlines",)),
+    # The latest petitions and documents.
+    "lists_html": ("cases/partials/case_page_lists.html", ("lists",)),
+}
+
+
+# What the people card shows of each person (case_page_top.html): no identity is read.
+PEOPLE_CARD_FIELDS = (
+    "code",
+    "custody_status",
+    "risk_level",
+    "wish_destination",
+    "wish_status",
+    "wish_expressed_on",
+    "wish_expressed_on_precision",
+    "place_of_detention",
+    "place_of_detention_sensitive",
+    "icrc_registration",
+    "unhcr_registration",
+)
+
+
+def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict:
+    """The case page's parts around the timeline, rendered, most often from the cache.
+
+    Each is kept under the versions of what it shows (``case_page_versions``: a new event
+    leaves them all as they are, a new deadline changes the header and the deadlines), the
+    reader's rights, language and time zone, and today's date (countdowns); all are fetched
+    with one ``get_many``. When one is missing, what it shows is read here, before
+    rendering, so that no template reads the database.
+    """
+    shown_as = (
+        case.pk,
+        get_language(),
+        timezone.get_current_timezone_name(),
+        today,
+        context["level"],
+    )
+    keys = {
+        name: f"case-page:{name}:" + _key(*shown_as, *(versions[part] for part in parts))
+        for name, (_template, parts) in PAGE_PARTS.items()
+    }
+    cached = cache.get_many(keys.values())
+    missing = [name for name in PAGE_PARTS if keys[name] not in cached]
+    if missing:
+        pinned = timeline_selectors.pinned_deadlines(case, today=today)
+        data = {
+            **context,
+            "shares": case.shares.all(),
+            "pinned": pinned,
+            "next_deadline": pinned[0] if pinned else None,
+            "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
+            "today": today,
+        }
+        if "top_html" in missing:
+            data["prisoners"] = list(case.prisoners.only(*PEOPLE_CARD_FIELDS))
+        if "lists_html" in missing:
+            # The latest few: all of them are on the timeline, which pages (kind=petition).
+            data["petitions"] = _latest(
+                case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
+            )
+            data["documents"] = _latest(case.documents.order_by("-created_at", "-id"))
+        rendered = {
+            keys[name]: str(render_to_string(PAGE_PARTS[name][0], data)) for name in missing
+        }
+        cache.set_many(rendered, PART_CACHE_SECONDS)
+        cached.update(rendered)
+    # Rendered by the template engine, which escaped everything it put in.
+    return {name: mark_safe(cached[keys[name]]) for name in PAGE_PARTS}  # noqa: S308
+
+
 @require_safe
 def case_detail(request, pk):
     case = access.get_case_for(request.user, pk)
@@ -312,40 +428,21 @@ def case_detail(request, pk):
     services.case_view_record(
         user=request.user, case=case, session_sid=team_services.session_sid(request)
     )
-    timeline = _timeline_context(request, case, can_edit=level >= Level.EDIT)
-    # What follows is read only if the template renders it, i.e. when its part of the page
-    # is not in the cache (see case_detail.html): the key changes with anything it shows.
-    pinned = SimpleLazyObject(lambda: timeline_selectors.pinned_deadlines(case, today=today))
+    versions = timeline_selectors.case_page_versions(case)
+    timeline = _timeline_context(
+        request, case, can_edit=level >= Level.EDIT, version=versions["timeline"]
+    )
     context = {
         **timeline,
         "case": case,
         "level": level,
         "can_edit": level >= Level.EDIT,
         "can_manage": level >= Level.MANAGE,
-        "page_key": _key(timeline["timeline_key"], today, level),
-        "cache_seconds": PART_CACHE_SECONDS,
         # Reminders the outbox gave up on: shown to those who may act, never cached.
         "failed_reminders": (
             list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
         ),
-        "prisoners": SimpleLazyObject(
-            lambda: list(case.prisoners.select_related("detaining_authority"))
-        ),
-        "shares": case.shares.all(),
-        "pinned": pinned,
-        "next_deadline": SimpleLazyObject(lambda: pinned[0] if pinned else None),
-        # The latest few: all of them are on the timeline, which pages (kind=petition, ...).
-        "petitions": SimpleLazyObject(
-            lambda: _latest(
-                case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
-            )
-        ),
-        "documents": SimpleLazyObject(
-            lambda: _latest(case.documents.order_by("-created_at", "-id"))
-        ),
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
-        "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
-        "today": today,
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Open urgent alerts and their checklists: never cached (ticks show at once).
@@ -353,6 +450,7 @@ def case_detail(request, pk):
         # Outside the cached parts: one's own choice, with a form.
         "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
     }
+    context.update(_page_parts(case, context, versions=versions, today=today))
     return render(request, "cases/case_detail.html", context)
 
 
@@ -369,7 +467,6 @@ def case_timeline(request, pk):
         timeline_page=True,
         can_edit=level >= Level.EDIT,
         pinned=timeline_selectors.pinned_deadlines(case, today=today),
-        prisoners=list(case.prisoners.all()),
     )
     return render(request, "cases/timeline_page.html", context)
 
