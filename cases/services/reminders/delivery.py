@@ -45,6 +45,7 @@ from cases.selectors import reminders as selectors
 
 from .common import (
     DEADLINE_VERSION_FIELDS,
+    FINISHED,
     REMINDING,
     deadline_passes_at,
     deadline_version,
@@ -234,6 +235,8 @@ def _finish(row: Reminder, token: uuid.UUID, **changes) -> bool:
     """Change a claimed row, if it is still ours."""
     changes.setdefault("claim_token", None)
     changes.setdefault("lease_expires_at", None)
+    if changes.get("status") in FINISHED:
+        changes["next_attempt_at"] = None  # no longer due (Reminder.next_attempt_at)
 
     def update() -> int:
         return Reminder.objects.filter(
@@ -263,6 +266,7 @@ def _mark_sent(rows: list[Reminder], token: uuid.UUID, message_id: str = "") -> 
             status=ReminderStatus.SENT,
             sent_at=now,
             updated_at=now,
+            next_attempt_at=None,  # no longer due (Reminder.next_attempt_at)
             claim_token=None,
             lease_expires_at=None,
             last_error="",
