@@ -386,6 +386,7 @@ def _sendable(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
         ).values_list("userprofile__user_id", "case_id")
     )
     round_.look_up_access(rows)
+    round_.look_up_assignees({row.deadline_id for row in rows})
     result = round_.result
     keep = []
     for row in rows:
