@@ -216,7 +216,8 @@ class ReminderDelivery(models.Model):
     Sent rows older than ``REMINDER_LOG_AFTER_DAYS`` leave the outbox (the hot path of planning
     and dispatch) for this log: who got which email about which deadline, when, under which
     Message-ID. Planning reads it too, so a pruned point is never sent again. Append-only, not
-    a domain model: no history of its own (the outbox row it replaces had none either).
+    a domain model: no history of its own (the outbox row it replaces had none either). Rows
+    about a closed deadline go after ``REMINDER_KEEP_DAYS`` (docs/reminders.md, "What is kept").
     """
 
     deadline = models.ForeignKey(
