@@ -66,8 +66,11 @@ app.conf.beat_schedule = {
         "options": {"expires": 6 * 3600},
     },
     # Sent reminders older than REMINDER_LOG_AFTER_DAYS move to the compact delivery log, so
-    # the outbox that planning and dispatch read stays small. Daily is plenty: the age is
-    # counted in days, and a day's sent rows are a small part of the table.
+    # the outbox that planning and dispatch read stays small, and what is older than
+    # REMINDER_KEEP_DAYS about closed deadlines is deleted (reminders_archive). Daily is
+    # plenty: the ages are counted in days, and a day's rows are a small part of the table;
+    # 03:55 UTC keeps its deletes away from the 03:40 audit check and the hourly re-plan at
+    # :17. Batched and idempotent, so a run dropped after 6 hours is done by the next one.
     "prune-reminders": {
         "task": "cases.prune_reminders",
         "schedule": crontab(hour=3, minute=55),

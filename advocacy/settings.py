@@ -520,3 +520,8 @@ NAMES_IN_NOTIFICATIONS = env_bool("NAMES_IN_NOTIFICATIONS", False)
 # Sent reminder rows older than this many days leave the outbox for the compact delivery log
 # (who, which deadline, when, Message-ID): the outbox stays small for planning and dispatch.
 REMINDER_LOG_AFTER_DAYS = env_int("REMINDER_LOG_AFTER_DAYS", 30, minimum=1)
+# After this many days, what the outbox and the delivery log hold about a deadline that is no
+# longer open is deleted (cancelled and failed rows, delivery-log rows): a year and a month,
+# so that last year's reminders can still be looked up. The deadline, its history and the
+# case's timeline stay (docs/reminders.md, "What is kept"). Never less than the above.
+REMINDER_KEEP_DAYS = env_int("REMINDER_KEEP_DAYS", 400, minimum=1)

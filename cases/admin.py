@@ -512,7 +512,7 @@ class ReminderAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the outbox is the record of what was sent: nothing is deleted
+        return False  # the record of what was sent: only the retention policy deletes
 
     @admin.action(description=_("Send the selected failed reminders again"))
     def send_again(self, request, queryset):

@@ -53,9 +53,9 @@ def recover_worker_reminders(worker: str, started_at: str) -> int:
 
 
 @shared_task(name="cases.prune_reminders")
-def prune_reminders() -> int:
-    """Move old sent reminders from the outbox to the compact delivery log."""
-    return reminders.reminders_prune()
+def prune_reminders() -> dict:
+    """Move old sent reminders to the delivery log; forget what is past keeping."""
+    return asdict(reminders.reminders_archive())
 
 
 @shared_task(name="cases.send_alert_emails", bind=True)

@@ -139,3 +139,26 @@ def test_a_deactivated_account_has_no_feed(client, deadlines, editor):
 
 def test_the_feed_only_answers_get(client, deadlines, coordinator):
     assert client.post(feed_path(coordinator)).status_code == 405
+
+
+def test_text_with_commas_semicolons_and_long_lines_reads_back_exactly(case, coordinator):
+    from cases.services.reminders import deadlines_to_ical
+
+    deadline = factories.make_deadline(
+        case=case,
+        by=coordinator,
+        kind=DeadlineKind.OTHER,
+        title="Appeal; court, room 3 \\ wing B — 항소심 제출 기한 " * 3,
+        due_on=dt.date(2026, 1, 8),
+    )
+    text = deadlines_to_ical([deadline], for_user=coordinator, method="PUBLISH")
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    assert text.endswith("END:VCALENDAR\r\n") and "\n" not in text.replace("\r\n", "")
+    calendar = Calendar.from_ical(text)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    [event] = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == f"{case.reference}: {deadline.title}"
+    assert str(event["DESCRIPTION"]).split("\n")[0] == f"Case: {case.reference}"
+    assert event.decoded("DTSTART") == dt.date(2026, 1, 8)
+    assert event.decoded("DTSTAMP") == dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+    assert str(event["UID"]) == f"deadline-{deadline.pk}@testserver"

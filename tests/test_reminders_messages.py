@@ -161,3 +161,40 @@ def test_an_address_that_needs_encoding_still_arrives(frozen, case, coordinator,
     [email] = smtp_server.messages
     assert email["To"] == "kim@xn--exmple-cua.org"
     assert email["Message-ID"] == due_rows().get().message_id
+
+
+def test_the_email_written_out_directly_reads_as_djangos_own(settings):
+    """The bytes the SMTP path sends say what Django's message says, header by header and
+    part by part (non-ASCII subject, long lines, a calendar file)."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    from cases.services.reminders.messages import _Email, _Template
+
+    settings.DEFAULT_FROM_EMAIL = "Справка <cases@example.org>"
+    template = _Template(
+        subject=" ".join(["[CASE-2026-0001] 3일 남음: 후속 방문, 변호인 동행"] * 3),
+        text="Нагадування: " + "довгий рядок без розриву " * 60 + "\n\nEnde.\n",
+        html="<p>" + "긴 줄 " * 400 + "</p>\n",
+        ical="BEGIN:VCALENDAR\r\nVERSION:2.0\r\nX-WR-CALNAME:Дедлайни\r\nEND:VCALENDAR\r\n",
+    )
+    email = _Email(template, to="kim@example.org", message_id="<reminder.1@example.org>")
+    ours = message_from_bytes(email.as_bytes(), policy=default)
+    django = message_from_bytes(email.message().message().as_bytes(), policy=default)
+
+    for name in ("To", "From", "Message-ID", "MIME-Version", "Auto-Submitted"):
+        assert ours.get_all(name) == django.get_all(name), name
+    # Django's folding leaves a space before an encoded subject; a reader strips it.
+    assert [ours["Subject"]] == [value.strip() for value in django.get_all("Subject")]
+    assert ours["Subject"] == template.subject
+    assert ours["From"] == settings.DEFAULT_FROM_EMAIL
+    assert [part.get_content_type() for part in ours.walk()] == [
+        part.get_content_type() for part in django.walk()
+    ]
+    for mine, theirs in zip(ours.walk(), django.walk(), strict=True):
+        if not mine.is_multipart():
+            assert mine.get_content() == theirs.get_content()
+            assert mine.get_params() == theirs.get_params()
+            assert mine.get_filename() == theirs.get_filename()
+    assert all(len(line) <= 998 for line in email.as_bytes().split(b"\r\n"))
+    assert b"\n" not in email.as_bytes().replace(b"\r\n", b"")

@@ -99,8 +99,14 @@ class Reminder(TimestampedModel):
         help_text=_("The recipient gets one daily email instead of one per reminder."),
     )
     scheduled_for = models.DateTimeField(_("scheduled for"))
+    # Cleared (NULL) once the row is finished (sent, cancelled, failed): "due" means nothing
+    # for it any more, and a finished row with a past due time made PostgreSQL expect half of
+    # a big outbox to be due, planning the every-minute sweep for a flood (issue 14). The time
+    # it was due for stays in ``scheduled_for``.
     next_attempt_at = models.DateTimeField(
         _("next attempt at"),
+        null=True,
+        blank=True,
         help_text=_("When the dispatcher may take the row: the scheduled time, or a retry."),
     )
     status = models.CharField(
@@ -159,6 +165,11 @@ class Reminder(TimestampedModel):
                 | (~models.Q(status="sent") & models.Q(sent_at__isnull=True)),
                 name="reminder_sent_at_iff_sent",
             ),
+            # A pending row always says when it is due (finished rows have no due time).
+            models.CheckConstraint(
+                condition=~models.Q(status="pending") | models.Q(next_attempt_at__isnull=False),
+                name="reminder_pending_has_due_time",
+            ),
             # A row being sent always belongs to one claim, which runs out at a known time.
             models.CheckConstraint(
                 condition=~models.Q(status="sending")
@@ -169,7 +180,9 @@ class Reminder(TimestampedModel):
         indexes = [
             # The dispatcher's "due now" query (cases.selectors.reminders.reminders_due, run
             # every minute): pending rows by next_attempt_at. Partial, so a million rows
-            # planned for later cost a range scan that finds nothing.
+            # planned for later cost a range scan that finds nothing, and finished rows are not
+            # in it at all. The selector's WHERE (status = 'pending' AND next_attempt_at <= now)
+            # contains the predicate, so the planner can use it (bench/reminders_sweep.py).
             models.Index(
                 fields=["next_attempt_at"],
                 name="reminder_due_idx",
@@ -203,7 +216,8 @@ class ReminderDelivery(models.Model):
     Sent rows older than ``REMINDER_LOG_AFTER_DAYS`` leave the outbox (the hot path of planning
     and dispatch) for this log: who got which email about which deadline, when, under which
     Message-ID. Planning reads it too, so a pruned point is never sent again. Append-only, not
-    a domain model: no history of its own (the outbox row it replaces had none either).
+    a domain model: no history of its own (the outbox row it replaces had none either). Rows
+    about a closed deadline go after ``REMINDER_KEEP_DAYS`` (docs/reminders.md, "What is kept").
     """
 
     deadline = models.ForeignKey(

@@ -4,7 +4,7 @@ A crontab doing what beat does (advocacy/celery.py)::
 
     * * * * *   manage.py send_due_reminders            (every minute: send what is due)
     17 * * * *  manage.py send_due_reminders --replan   (hourly: re-plan open deadlines first)
-    41 3 * * *  manage.py send_due_reminders --prune    (daily: old sent rows to the log)
+    55 3 * * *  manage.py send_due_reminders --prune    (daily: retention, as prune_reminders)
 """
 
 import datetime as dt
@@ -12,6 +12,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from cases.management.commands import prune_reminders
 from cases.services import reminders
 from cases.services.reminders import delivery
 
@@ -38,8 +39,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prune",
             action="store_true",
-            help="First move sent reminders older than REMINDER_LOG_AFTER_DAYS to the delivery "
-            "log (as beat does daily).",
+            help="First apply the retention policy (as prune_reminders and beat daily): sent "
+            "reminders older than REMINDER_LOG_AFTER_DAYS to the delivery log, and what is older "
+            "than REMINDER_KEEP_DAYS about closed deadlines deleted.",
         )
         parser.add_argument(
             "--batch-size",
@@ -60,8 +62,7 @@ class Command(BaseCommand):
     ):
         try:
             if prune:
-                moved = reminders.reminders_prune()
-                self.stdout.write(f"Moved {moved} sent reminder(s) to the delivery log.")
+                self.stdout.write(prune_reminders.report(reminders.reminders_archive()))
             if replan:
                 count = reminders.reminders_replan_open()
                 self.stdout.write(f"Re-planned the reminders of {count} deadline(s).")

@@ -23,9 +23,16 @@ from .planning import (
     reminders_replan_for_user,
     reminders_replan_open,
 )
-from .recovery import reminder_retry, reminders_prune, reminders_recover_worker
+from .recovery import (
+    ArchiveResult,
+    reminder_retry,
+    reminders_archive,
+    reminders_prune,
+    reminders_recover_worker,
+)
 
 __all__ = [
+    "ArchiveResult",
     "DispatchResult",
     "PlanResult",
     "calendar_token_regenerate",
@@ -34,6 +41,7 @@ __all__ = [
     "deadline_passes_at",
     "deadlines_to_ical",
     "reminder_retry",
+    "reminders_archive",
     "reminders_dispatch",
     "reminders_plan",
     "reminders_prune",

@@ -9,7 +9,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from cases import access
-from cases.models import DatePrecision, Deadline, DeadlineStatus, ReminderKind, UserProfile
+from cases.models import (
+    DatePrecision,
+    Deadline,
+    DeadlineStatus,
+    ReminderKind,
+    ReminderStatus,
+    UserProfile,
+)
 from cases.models.dates import period_end
 from cases.services.profiles import profile_get
 
@@ -17,6 +24,8 @@ from cases.services.profiles import profile_get
 MORNING = dt.time(8, 0)
 # The kinds of row that remind someone of a deadline (the others report on those).
 REMINDING = [ReminderKind.REMINDER, ReminderKind.OVERDUE]
+# Rows the outbox is done with: they have no due time (Reminder.next_attempt_at is cleared).
+FINISHED = [ReminderStatus.SENT, ReminderStatus.CANCELLED, ReminderStatus.FAILED]
 # What of a deadline an email shows or depends on: when any of these changed since a round
 # read the deadline, the deadline is read again before the email goes out.
 DEADLINE_VERSION_FIELDS = (

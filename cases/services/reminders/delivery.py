@@ -45,6 +45,7 @@ from cases.selectors import reminders as selectors
 
 from .common import (
     DEADLINE_VERSION_FIELDS,
+    FINISHED,
     REMINDING,
     deadline_passes_at,
     deadline_version,
@@ -234,6 +235,8 @@ def _finish(row: Reminder, token: uuid.UUID, **changes) -> bool:
     """Change a claimed row, if it is still ours."""
     changes.setdefault("claim_token", None)
     changes.setdefault("lease_expires_at", None)
+    if changes.get("status") in FINISHED:
+        changes["next_attempt_at"] = None  # no longer due (Reminder.next_attempt_at)
 
     def update() -> int:
         return Reminder.objects.filter(
@@ -263,6 +266,7 @@ def _mark_sent(rows: list[Reminder], token: uuid.UUID, message_id: str = "") -> 
             status=ReminderStatus.SENT,
             sent_at=now,
             updated_at=now,
+            next_attempt_at=None,  # no longer due (Reminder.next_attempt_at)
             claim_token=None,
             lease_expires_at=None,
             last_error="",
@@ -382,6 +386,7 @@ def _sendable(rows: list[Reminder], token, round_: _Round) -> list[Reminder]:
         ).values_list("userprofile__user_id", "case_id")
     )
     round_.look_up_access(rows)
+    round_.look_up_assignees({row.deadline_id for row in rows})
     result = round_.result
     keep = []
     for row in rows:

@@ -6,13 +6,16 @@ reads the same email but for To, Date and Message-ID, so that email is rendered 
 once per round (``MessageCache``) and only those headers are written per recipient.
 """
 
+import base64
 import re
+import uuid
 from dataclasses import dataclass, field
 from email.mime.text import MIMEText
 from email.utils import formatdate
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import forbid_multi_line_headers
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -53,8 +56,22 @@ class MessageCache:
 
     def is_assigned(self, deadline: Deadline, user_id: int) -> bool:
         if deadline.pk not in self.assignees:
-            self.assignees[deadline.pk] = set(deadline.assignees.values_list("pk", flat=True))
+            self.look_up_assignees([deadline.pk])
         return user_id in self.assignees[deadline.pk]
+
+    def look_up_assignees(self, deadline_ids) -> None:
+        """Who is assigned to each of these deadlines: one query for a whole batch (one per
+        deadline was a third of the database time with two recipients per deadline)."""
+        wanted = set(deadline_ids) - set(self.assignees)
+        if not wanted:
+            return
+        for deadline_id in wanted:
+            self.assignees[deadline_id] = set()
+        through = Deadline.assignees.through
+        for deadline_id, user_id in through.objects.filter(deadline_id__in=wanted).values_list(
+            "deadline_id", "user_id"
+        ):
+            self.assignees[deadline_id].add(user_id)
 
     def url(self, name: str, *args) -> str:
         if (name, *args) not in self.urls:
@@ -138,8 +155,8 @@ def _ics_part(ical: str) -> MIMEText:
     return part
 
 
-# Headers each email of a template has for itself; everything else is the template's.
-_OWN_HEADERS = ("To", "Date", "Message-ID")
+# Each email of a template has its own To, Date and Message-ID; everything else is the
+# template's.
 # Values that go into those headers and the SMTP envelope as they are: ASCII, no spaces, no
 # line breaks, nothing to encode or quote. Anything else takes Django's path, which checks.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
@@ -180,13 +197,65 @@ class _Template:
         return message
 
     def serialized(self) -> bytes:
-        """The message as Django's SMTP backend sends it, less the headers of each email."""
+        """The message as it goes on the wire, less the headers of each email.
+
+        The same MIME tree and headers as Django's message (``message()``), written out
+        directly, every part in base64: Python's email generator took 1 to 2 ms per message,
+        the costliest step of an email to one or two people (bench/reminders_delivery.py).
+        Header values go through Django's own checks and encoding.
+        """
         if self._serialized is None:
-            message = self.message(to="to@invalid", message_id="<template@invalid>").message()
-            for name in _OWN_HEADERS:
-                del message[name]
-            self._serialized = message.as_bytes(linesep="\r\n")
+            mixed, alternative = (f"==============={uuid.uuid4().hex}==" for _ in range(2))
+            head = [
+                f'Content-Type: multipart/mixed; boundary="{mixed}"',
+                "MIME-Version: 1.0",
+                _header("Subject", self.subject),
+                _header("From", settings.DEFAULT_FROM_EMAIL),
+                "Auto-Submitted: auto-generated",
+                "X-Auto-Response-Suppress: All",
+                "",
+                f"--{mixed}",
+                f'Content-Type: multipart/alternative; boundary="{alternative}"',
+                "MIME-Version: 1.0",
+                "",
+                f"--{alternative}",
+                _part(self.text, 'text/plain; charset="utf-8"'),
+                f"--{alternative}",
+                _part(self.html, 'text/html; charset="utf-8"'),
+                f"--{alternative}--",
+                "",
+                f"--{mixed}",
+                _part(
+                    self.ical,
+                    'text/calendar; charset="utf-8"; method="PUBLISH"',
+                    'Content-Disposition: attachment; filename="deadline.ics"',
+                ),
+                f"--{mixed}--",
+                "",
+            ]
+            self._serialized = "\r\n".join(head).encode("ascii")
         return self._serialized
+
+
+def _header(name: str, value: str) -> str:
+    """A header as Django's email writes it (no line breaks; encoded if not ASCII)."""
+    name, value = forbid_multi_line_headers(name, value, settings.DEFAULT_CHARSET)
+    return f"{name}: {value}".replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def _part(content: str, content_type: str, *headers: str) -> str:
+    """One leaf of the MIME tree, base64-encoded (no line is ever too long, 8-bit or not)."""
+    body = base64.encodebytes(content.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
+    return "\r\n".join(
+        (
+            f"Content-Type: {content_type}",
+            "MIME-Version: 1.0",
+            "Content-Transfer-Encoding: base64",
+            *headers,
+            "",
+            body,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -220,36 +289,38 @@ def build_email(row: Reminder, round_: "MessageCache"):
     def build() -> _Email:
         recipient = row.recipient
         profile = profile_of(recipient)
-        with (
-            translation.override(profile.language or settings.LANGUAGE_CODE),
-            timezone.override(zone(profile.effective_time_zone)),
-        ):
-            deadline = row.deadline
-            # Everyone told about this deadline today, in the same language, reads the same
-            # email (no names in it): render and serialize it once per round.
-            name = "overdue" if row.kind == ReminderKind.OVERDUE else "reminder"
-            assigned = round_.is_assigned(deadline, recipient.pk)
-            late = row.kind == ReminderKind.OVERDUE and recorded_late(row)
-            key = (
-                name,
-                deadline.pk,
-                deadline_version(deadline),  # read again just before sending if it changed
-                late,
-                translation.get_language(),
-                days_left_for(deadline, profile),
-                assigned,
-                recipient.pk if settings.NAMES_IN_NOTIFICATIONS else None,
-            )
-            if key not in round_.templates:
-                if len(round_.templates) >= TEMPLATES_KEPT:
-                    round_.templates.clear()
+        language = profile.language or settings.LANGUAGE_CODE
+        deadline = row.deadline
+        # Everyone told about this deadline today, in the same language, reads the same email
+        # (no names in it): render and serialize it once per round, and only then switch to
+        # the reader's language and time zone.
+        name = "overdue" if row.kind == ReminderKind.OVERDUE else "reminder"
+        assigned = round_.is_assigned(deadline, recipient.pk)
+        late = row.kind == ReminderKind.OVERDUE and recorded_late(row)
+        key = (
+            name,
+            deadline.pk,
+            deadline_version(deadline),  # read again just before sending if it changed
+            late,
+            language,
+            days_left_for(deadline, profile),
+            assigned,
+            recipient.pk if settings.NAMES_IN_NOTIFICATIONS else None,
+        )
+        if key not in round_.templates:
+            if len(round_.templates) >= TEMPLATES_KEPT:
+                round_.templates.clear()
+            with (
+                translation.override(language),
+                timezone.override(zone(profile.effective_time_zone)),
+            ):
                 context = _deadline_context(deadline, recipient, profile, round_)
                 context["assigned"] = assigned
                 context["recorded_late"] = late
                 round_.templates[key] = _Template(
                     *_render(name, context, round_), ical=round_.calendar([deadline], recipient)
                 )
-            return _Email(round_.templates[key], to=recipient.email, message_id=row.message_id)
+        return _Email(round_.templates[key], to=recipient.email, message_id=row.message_id)
 
     return build
 

@@ -254,6 +254,7 @@ def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> Pla
             cancelled = Reminder.objects.filter(pk=row.pk, status=ReminderStatus.PENDING).update(
                 status=ReminderStatus.CANCELLED,
                 cancelled_reason=cancel_reason(deadline, row, recipients)[:200],
+                next_attempt_at=None,  # no longer due (Reminder.next_attempt_at)
                 updated_at=now,
             )
             result.cancelled += cancelled

@@ -6,7 +6,8 @@
 - Rows that gave up because the mail server did not answer are tried again by themselves as
   soon as it answers (``revive_unreachable``); coordinators are told of failures through the
   outbox, gathered into one summary (``report_failure``).
-- Old sent rows move to the compact delivery log (``reminders_prune``).
+- Old sent rows move to the compact delivery log (``reminders_prune``), and what is older
+  than ``REMINDER_KEEP_DAYS`` about a closed deadline is forgotten (``reminders_archive``).
 """
 
 import datetime as dt
@@ -15,15 +16,24 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import FailureCause, Reminder, ReminderDelivery, ReminderKind, ReminderStatus
+from cases.models import (
+    DeadlineStatus,
+    FailureCause,
+    Reminder,
+    ReminderDelivery,
+    ReminderKind,
+    ReminderStatus,
+)
 from cases.models.reminders import MAX_ATTEMPTS
 from cases.selectors import reminders as selectors
 
@@ -156,6 +166,58 @@ def reminders_prune(*, now: dt.datetime | None = None, chunk: int = 1000) -> int
             moved += len(rows)
 
 
+@dataclass
+class ArchiveResult:
+    moved_to_log: int = 0  # sent outbox rows now in the delivery log
+    outbox_deleted: int = 0  # cancelled or failed outbox rows forgotten
+    log_deleted: int = 0  # delivery-log rows forgotten
+
+
+def reminders_archive(*, now: dt.datetime | None = None, chunk: int = 1000) -> ArchiveResult:
+    """The retention policy of the outbox (docs/reminders.md, "What is kept"): sent rows move
+    to the delivery log after ``REMINDER_LOG_AFTER_DAYS``; after ``REMINDER_KEEP_DAYS`` the rows
+    about a deadline that is no longer open are deleted: cancelled and failed outbox rows and
+    delivery-log rows. Rows of open deadlines stay, whatever their age (planning reads them so
+    that nobody is told the same thing twice), and so do pending and sending rows.
+
+    Batched (``chunk`` rows per transaction) and idempotent: run again, it finds nothing.
+    The deadline and its history, the case's timeline and the audit chains are never touched
+    (neither table is tracked or chained).
+    """
+    now = now or timezone.now()
+    result = ArchiveResult(moved_to_log=reminders_prune(now=now, chunk=chunk))
+    before = now - dt.timedelta(
+        days=max(settings.REMINDER_KEEP_DAYS, settings.REMINDER_LOG_AFTER_DAYS)
+    )
+    closed = ~Q(deadline__status=DeadlineStatus.OPEN)
+    outbox = Reminder.objects.filter(
+        closed,
+        status__in=[ReminderStatus.CANCELLED, ReminderStatus.FAILED],
+        updated_at__lt=before,
+    )
+    # Failure reports about a deleted row go with it (on_delete=CASCADE); they were sent,
+    # cancelled or failed long ago: a pending one keeps its row (it is about to be sent).
+    outbox = outbox.exclude(
+        failure_reports__status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
+    )
+    result.outbox_deleted = _delete_in_chunks(Reminder, outbox, chunk)
+    log = ReminderDelivery.objects.filter(closed, sent_at__lt=before)
+    result.log_deleted = _delete_in_chunks(ReminderDelivery, log, chunk)
+    return result
+
+
+def _delete_in_chunks(model, queryset, chunk: int) -> int:
+    """Delete what ``queryset`` finds, ``chunk`` rows per transaction; how many rows."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:chunk])
+            if not ids:
+                return deleted
+            # Rows of the model itself (failure reports going with their row are among them).
+            deleted += model.objects.filter(pk__in=ids).delete()[1].get(model._meta.label, 0)
+
+
 def recover_expired_leases() -> int:
     """Rows whose dispatcher died mid-send go back to the queue, keeping their Message-ID."""
     now = timezone.now()
@@ -168,6 +230,7 @@ def recover_expired_leases() -> int:
             status=ReminderStatus.FAILED,
             claim_token=None,
             lease_expires_at=None,
+            next_attempt_at=None,  # no longer due (Reminder.next_attempt_at)
             last_error=_("A worker stopped while sending; delivery is unknown."),
             failure_cause=FailureCause.OTHER,
             updated_at=now,
