@@ -25,7 +25,7 @@ def restore_due_time(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0019_api_tokens'),
+        ('cases', '0021_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
