@@ -7,8 +7,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from icalendar import Calendar
-from icalendar import Event as CalendarEvent
 
 from cases.models import DatePrecision, Deadline, DeadlineStatus
 from cases.models.dates import period_end
@@ -33,6 +31,9 @@ def deadlines_to_ical(deadlines: Iterable[Deadline], *, for_user, method: str | 
     A deadline known to the day is an all-day event (or a one-hour event at its time); one known
     to the month sits on the month's last day and says "by end of April 2026".
     """
+    # Imported here: icalendar takes half a second to import, and only feeds and emails use it.
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", "-//Advocacy case tracker//Deadlines//EN")
     calendar.add("version", "2.0")
@@ -46,7 +47,9 @@ def deadlines_to_ical(deadlines: Iterable[Deadline], *, for_user, method: str | 
     return calendar.to_ical().decode()
 
 
-def _vevent(deadline: Deadline, *, for_user, stamp: dt.datetime) -> CalendarEvent:
+def _vevent(deadline: Deadline, *, for_user, stamp: dt.datetime):
+    from icalendar import Event as CalendarEvent
+
     case = deadline.case
     event = CalendarEvent()
     event.add("uid", f"deadline-{deadline.pk}@{mail_domain()}")
