@@ -129,7 +129,8 @@ def main() -> None:
             f"{code}: {args.runs} fresh processes, medians: application ready "
             f"{med['ready']:.0f} ms ({med['ready_cpu']:.0f} ms CPU); first case page answered "
             f"{med['first']:.0f} ms after the process started ({med['first_cpu']:.0f} ms CPU; "
-            f"the request itself {med['first_request']:.0f} ms); the next case page {med['second_request']:.0f} ms."
+            f"the request itself {med['first_request']:.0f} ms); the next case page "
+            f"{med['second_request']:.0f} ms."
         )
         print(f"  heavy packages loaded when ready: {results[-1]['loaded_at_ready']}")
         print(f"  ... and after the first case page: {results[-1]['loaded_after_page']}")
