@@ -13,9 +13,9 @@ cases of 10 to 10,000 entries (bench/timeline.py), built the same way. API reque
 token of an editor of every lead organization (each request also counts against the token's
 rate limit: one UPDATE, as in production); web pages use the same user's session. The trivial
 API call is ``GET /api/v1/authorities/?page_size=1`` (authentication, rate limit, one small
-query and a JSON answer); the one-line signed-in web page (the floor every benchmark divides by,
-bench/floor_urls.py) is measured beside it. Requests are interleaved round by round so that all see the same
-load; figures are medians.
+query and a JSON answer); the one-line signed-in web page (the floor every benchmark divides
+by, bench/floor_urls.py) is measured beside it. Requests are interleaved round by round so
+that all see the same load; figures are medians.
 """
 
 import argparse
