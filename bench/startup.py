@@ -10,6 +10,8 @@ database connection. Each run starts a fresh interpreter with the production env
 bench/load.py (DEBUG off, PostgreSQL), signed in as the load benchmark's editor, and asks for
 the page of a random case through the WSGI application itself (no server in between).
 Medians of --runs runs; the process start is taken before the interpreter is launched.
+Each run also forks a process that has loaded the application and times the fork's first case
+page: what a worker started or recycled by gunicorn --preload (docker-compose.yml) goes through.
 """
 
 import argparse
@@ -46,6 +48,18 @@ def get(path):
     body = b"".join(advocacy.wsgi.application(environ, lambda s, h, e=None: statuses.append(s)))
     assert statuses[0].startswith("200"), (path, statuses, body[:300])
     return len(body)
+
+if sys.argv[5] == "fork":
+    # As gunicorn --preload: the worker is a fork of a process that loaded the application.
+    import os
+    forked = time.time()
+    pid = os.fork()
+    if pid == 0:
+        get(sys.argv[3])
+        print(json.dumps({"forked_first": time.time() - forked}), flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    sys.exit(0)
 
 size = get(sys.argv[3])
 first = time.time()
@@ -98,32 +112,35 @@ def main() -> None:
     runs: dict[Path, list[dict]] = {code: [] for code in checkouts}
     for _ in range(args.runs):
         for code in checkouts:  # interleaved, so that the machine's load hits both alike
-            a, b = rng.sample(ids, 2)
-            started = time.time()
-            out = subprocess.run(  # noqa: S603
-                [
-                    sys.executable,
-                    "-c",
-                    CHILD,
-                    repr(started),
-                    cookie,
-                    f"/cases/{a}/",
-                    f"/cases/{b}/",
-                ],
-                cwd=code,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode:
-                sys.exit(out.stderr[-3000:])
-            runs[code].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            pages = [f"/cases/{n}/" for n in rng.sample(ids, 2)]
+            result = {}
+            for mode in ("fresh", "fork"):
+                started = time.time()
+                out = subprocess.run(  # noqa: S603
+                    [sys.executable, "-c", CHILD, repr(started), cookie, *pages, mode],
+                    cwd=code,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode:
+                    sys.exit(out.stderr[-3000:])
+                result.update(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs[code].append(result)
     print(f"Load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())} (1, 5, 15 minutes)")
     for code, results in runs.items():
         med = {
             k: statistics.median(r[k] for r in results) * 1000
-            for k in ("ready", "first", "first_request", "second_request", "ready_cpu", "first_cpu")
+            for k in (
+                "ready",
+                "first",
+                "first_request",
+                "second_request",
+                "ready_cpu",
+                "first_cpu",
+                "forked_first",
+            )
         }
         print(
             f"{code}: {args.runs} fresh processes, medians: application ready "
@@ -131,6 +148,10 @@ def main() -> None:
             f"{med['first']:.0f} ms after the process started ({med['first_cpu']:.0f} ms CPU; "
             f"the request itself {med['first_request']:.0f} ms); the next case page "
             f"{med['second_request']:.0f} ms."
+        )
+        print(
+            f"  a worker forked from a process that loaded the application (gunicorn --preload):"
+            f" first case page {med['forked_first']:.0f} ms after the fork"
         )
         print(f"  heavy packages loaded when ready: {results[-1]['loaded_at_ready']}")
         print(f"  ... and after the first case page: {results[-1]['loaded_after_page']}")
