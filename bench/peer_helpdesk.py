@@ -64,8 +64,9 @@ class Side:
         ready = json.loads(self.proc.stdout.readline())
         self.urls, self.versions = ready["urls"], ready["versions"]
 
-    def get(self, url: str, *, clear_cache: bool = False) -> dict:
-        self.proc.stdin.write(json.dumps({"url": url, "clear_cache": clear_cache}) + "\n")
+    def get(self, url: str, *, clear_cache: bool = False, calls: bool = False) -> dict:
+        ask = {"url": url, "clear_cache": clear_cache, "calls": calls}
+        self.proc.stdin.write(json.dumps(ask) + "\n")
         self.proc.stdin.flush()
         answer = json.loads(self.proc.stdout.readline())
         if answer["status"] != 200:
@@ -107,6 +108,10 @@ def main() -> None:
                 samples[label][0].append(sum(x["ms"] for x in a))
                 samples[label][1].append(sum(x["ms"] for x in b))
                 queries[label] = (sum(x["queries"] for x in a), sum(x["queries"] for x in b))
+    calls = (
+        ours.get(ours.urls["floor"], calls=True)["calls"],
+        peer.get(peer.urls["floor"], calls=True)["calls"],
+    )
     ours.close()
     peer.close()
 
@@ -123,6 +128,10 @@ def main() -> None:
         "| helpdesk x its floor | ours / helpdesk |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| floor, Python function calls | {calls[0]:,} | | | {calls[1]:,} | | | "
+        f"{calls[0] / calls[1]:.2f} |"
+    )
     for label, (a, b) in med.items():
         qa, qb = queries[label]
         print(

@@ -132,6 +132,19 @@ def main() -> None:
     print(json.dumps({"urls": urls, "versions": versions()}), flush=True)
     for line in sys.stdin:
         ask = json.loads(line)
+        if ask.get("calls"):
+            # Python function calls of one request: a measure of work that load cannot skew.
+            calls = [0]
+
+            def count(frame, event, arg, calls=calls):
+                if event in ("call", "c_call"):
+                    calls[0] += 1
+
+            sys.setprofile(count)
+            client.get(ask["url"])
+            sys.setprofile(None)
+            print(json.dumps({"calls": calls[0], "status": 200}), flush=True)
+            continue
         if ask.get("clear_cache"):
             cache.clear()
         with CaptureQueriesContext(connection) as ctx:
