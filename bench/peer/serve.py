@@ -123,7 +123,7 @@ def main() -> None:
     user, urls = seed(args.cases, entries)
 
     from django.core.cache import cache
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -147,6 +147,9 @@ def main() -> None:
             continue
         if ask.get("clear_cache"):
             cache.clear()
+        # The previous request's queries are forgotten only when this one starts: forget them
+        # first, or the count is off by them.
+        reset_queries()
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
             response = client.get(ask["url"])
