@@ -233,10 +233,11 @@ def code_verify(*, request, code: str) -> Device | None:
 # they are a coordinator, is read once and kept in the session instead of two queries on every
 # page. Every change made through the application drops it at once: the session that makes it
 # (two_factor_state_forget) and the user's other open sessions (post_save/post_delete of an
-# authenticator or a membership, cases.services.team.on_two_factor_changed). STATE_TTL only
-# bounds a change made around the application (SQL, QuerySet.update). Staff and superuser
-# status are read from the user row that every request loads anyway, so they are never stale.
-STATE_TTL = 15 * 60
+# authenticator or a membership, cases.services.team.on_two_factor_changed). STATE_TTL bounds
+# a change made around the application (SQL, QuerySet.update): a security setting, so a minute
+# (tests/test_request_cost.py). Staff and superuser status are read from the user row that
+# every request loads anyway, so they are never stale.
+STATE_TTL = 60
 TWO_FACTOR_STATE_SESSION_KEY = "two_factor_state"
 
 
