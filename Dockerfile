@@ -52,4 +52,6 @@ EXPOSE 8000
 # --workers to about 2 per CPU core on a bigger machine). No access log: the application
 # writes one line per request itself, without query strings (advocacy/logs.py). No control
 # socket: it would go to the app user's read-only home, and nothing here uses gunicornc.
-CMD ["gunicorn", "advocacy.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "--graceful-timeout", "30", "--max-requests", "1000", "--max-requests-jitter", "100", "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]
+# --preload: workers are forked from a master that imported and warmed the application once
+# (advocacy/wsgi.py), so a worker recycled by --max-requests serves at once (docs/operations.md).
+CMD ["gunicorn", "advocacy.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "--graceful-timeout", "30", "--max-requests", "1000", "--max-requests-jitter", "100", "--preload", "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]

@@ -14,8 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
 app = Celery("advocacy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The beat heartbeat task lives outside any Django app, beside /healthz which reads it.
-app.autodiscover_tasks(["advocacy"], related_name="health")
+# The beat heartbeat task lives outside any Django app (advocacy/tasks.py); /healthz reads it.
+app.autodiscover_tasks(["advocacy"])
 
 app.conf.beat_schedule = {
     # Reminders are due on the minute (08:00 in each reader's time zone, retries 1 minute to

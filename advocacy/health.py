@@ -7,8 +7,9 @@ or error texts: the address needs no sign-in):
 - ``broker``: the Celery broker answers (Redis: a PING with a short timeout; the filesystem
   broker of a single machine: its folders are there and writable);
 - ``beat``: the last beat heartbeat is recent. Beat sends the ``advocacy.beat_heartbeat`` task
-  every 30 seconds (advocacy/celery.py) and a worker records the time, so a stale heartbeat
-  means scheduled work (reminders) has stopped: beat, the broker or every worker is down.
+  (advocacy/tasks.py) every 30 seconds (advocacy/celery.py) and a worker records the time, so a
+  stale heartbeat means scheduled work (reminders) has stopped: beat, the broker or every
+  worker is down.
 
 The answer is 200 when all are ok, else 503.
 
@@ -31,7 +32,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
@@ -105,12 +105,6 @@ def heartbeat_age(*, now: float | None = None) -> float | None:
     if not value:
         return None
     return now - float(value)
-
-
-@shared_task(name="advocacy.beat_heartbeat", ignore_result=True)
-def beat_heartbeat() -> None:
-    """Sent by beat, run by a worker: the time it runs is the heartbeat."""
-    heartbeat_record()
 
 
 # --- Checks ----------------------------------------------------------------------------------

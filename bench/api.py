@@ -13,8 +13,9 @@ cases of 10 to 10,000 entries (bench/timeline.py), built the same way. API reque
 token of an editor of every lead organization (each request also counts against the token's
 rate limit: one UPDATE, as in production); web pages use the same user's session. The trivial
 API call is ``GET /api/v1/authorities/?page_size=1`` (authentication, rate limit, one small
-query and a JSON answer). Requests are interleaved round by round so that all see the same
-load; figures are medians.
+query and a JSON answer); the one-line signed-in web page (the floor every benchmark divides
+by, bench/floor_urls.py) is measured beside it. Requests are interleaved round by round so
+that all see the same load; figures are medians.
 """
 
 import argparse
@@ -25,7 +26,7 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from common import analyze, fresh_database, table
+from common import TRIVIAL_PAGES, analyze, fresh_database, table
 
 os.environ["API_RATE_PER_MINUTE"] = "100000000"  # the benchmark measures, it does not limit
 SIZES = (10, 100, 1_000, 10_000)
@@ -109,6 +110,7 @@ def main() -> None:
                 "api 304": (api, api_url, {"HTTP_IF_NONE_MATCH": etag}, 304),
                 "web cached": (web, web_url, {}, 200),
                 "trivial": (api, trivial, {}, 200),
+                "floor": (web, TRIVIAL_PAGES["floor"], {}, 200),
             },
             repeats=args.repeats,
             warmup=args.warmup,
@@ -124,6 +126,8 @@ def main() -> None:
                 f"{times['trivial']:.1f}",
                 f"{ratios[n]:.2f}x",
                 f"{times['api'] / times['trivial']:.2f}x",
+                f"{times['floor']:.1f}",
+                f"{times['api'] / times['floor']:.2f}x",
             ]
         )
     print(f"\nTimeline, first page of 50; trivial API call: {trivial_queries} queries.")
@@ -140,6 +144,8 @@ def main() -> None:
                 "trivial API ms",
                 "API vs web cached",
                 "API vs trivial API",
+                "floor ms",
+                "API vs floor",
             ],
         )
     )
@@ -161,7 +167,11 @@ def main() -> None:
         count = api.get(url).json()["count"]
         n_queries = queries(api, url)
         times = medians(
-            {"list": (api, url, {}, 200), "trivial": (api, trivial, {}, 200)},
+            {
+                "list": (api, url, {}, 200),
+                "trivial": (api, trivial, {}, 200),
+                "floor": (web, TRIVIAL_PAGES["floor"], {}, 200),
+            },
             repeats=args.repeats,
             warmup=args.warmup,
         )
@@ -173,13 +183,24 @@ def main() -> None:
                 f"{times['list']:.1f}",
                 f"{times['trivial']:.1f}",
                 f"{times['list'] / times['trivial']:.2f}x",
+                f"{times['floor']:.1f}",
+                f"{times['list'] / times['floor']:.2f}x",
             ]
         )
     print(f"\nCase list over {Case.objects.count():,} cases (50 a page), same token.\n")
     print(
         table(
             rows,
-            ["request", "cases found", "queries", "API ms", "trivial API ms", "vs trivial"],
+            [
+                "request",
+                "cases found",
+                "queries",
+                "API ms",
+                "trivial API ms",
+                "vs trivial",
+                "floor ms",
+                "vs floor",
+            ],
         )
     )
 

@@ -44,8 +44,8 @@ class CasesConfig(AppConfig):
         # A new session goes on the user's list of sessions as it starts.
         user_logged_in.connect(on_signed_in, dispatch_uid="cases.team.sessions")
         user_logged_out.connect(on_signed_out, dispatch_uid="cases.team.sessions.end")
-        # Sessions keep the reader's preferences and two-factor state for a minute; a change
-        # made anywhere drops them from the user's open sessions at once.
+        # Sessions keep the reader's preferences and two-factor state; a change made anywhere
+        # in the application drops them from the user's open sessions at once.
         for signal in (post_save, post_delete):
             signal.connect(
                 on_preferences_changed, sender="cases.UserProfile", dispatch_uid="cases.prefs"

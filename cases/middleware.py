@@ -7,11 +7,12 @@ from django.utils.functional import SimpleLazyObject
 
 from cases.services import profile_get
 
-# The time zone and language are read from the profile once and kept in the session for
-# PREFERENCES_TTL seconds, instead of a query on every page. The session that changes them
-# drops the copy at once (preferences_forget); another session of the same user follows within
-# PREFERENCES_TTL.
-PREFERENCES_TTL = 60
+# The time zone and language are read from the profile once and kept in the session instead of
+# a query on every page. A change drops the copy at once: in the session that makes it
+# (preferences_forget) and in the user's other open sessions (post_save/post_delete of the
+# profile, cases.services.team.on_preferences_changed). PREFERENCES_TTL only bounds a change
+# made around the application (SQL, QuerySet.update).
+PREFERENCES_TTL = 15 * 60
 PREFERENCES_SESSION_KEY = "preferences"
 
 

@@ -229,24 +229,32 @@ def code_verify(*, request, code: str) -> Device | None:
 
 
 # --- Per-request state kept in the session ----------------------------------------------------
-# Whether a signed-in user who has not passed the second step has an authenticator and must use
-# one is read once and kept in the session for STATE_TTL seconds, instead of two queries on every
-# page. The session that changes it drops it at once (two_factor_state_forget); another session
-# of the same user sees a change (a new authenticator, a new coordinator role) within STATE_TTL.
+# Whether a signed-in user who has not passed the second step has an authenticator, and whether
+# they are a coordinator, is read once and kept in the session instead of two queries on every
+# page. Every change made through the application drops it at once: the session that makes it
+# (two_factor_state_forget) and the user's other open sessions (post_save/post_delete of an
+# authenticator or a membership, cases.services.team.on_two_factor_changed). STATE_TTL bounds
+# a change made around the application (SQL, QuerySet.update): a security setting, so a minute
+# (tests/test_request_cost.py). Staff and superuser status are read from the user row that
+# every request loads anyway, so they are never stale.
 STATE_TTL = 60
 TWO_FACTOR_STATE_SESSION_KEY = "two_factor_state"
 
 
 def two_factor_state(request) -> tuple[bool, bool]:
     """(has an authenticator, must use one) for request.user, from the session if fresh."""
+    user = request.user
     now = timezone.now().timestamp()
     kept = request.session.get(TWO_FACTOR_STATE_SESSION_KEY)
     if isinstance(kept, list) and len(kept) == 3 and 0 <= now - kept[2] < STATE_TTL:
-        return bool(kept[0]), bool(kept[1])
-    user = request.user
-    enabled, required = two_factor_enabled(user), two_factor_required(user)
-    request.session[TWO_FACTOR_STATE_SESSION_KEY] = [enabled, required, now]
-    return enabled, required
+        enabled, coordinator = bool(kept[0]), bool(kept[1])
+    else:
+        enabled = two_factor_enabled(user)
+        coordinator = Membership.objects.filter(
+            user=user, role=Membership.Role.COORDINATOR
+        ).exists()
+        request.session[TWO_FACTOR_STATE_SESSION_KEY] = [enabled, coordinator, now]
+    return enabled, coordinator or user.is_staff or user.is_superuser
 
 
 def two_factor_state_forget(request) -> None:

@@ -14,6 +14,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.utils import timezone
 
+import advocacy.celery  # noqa: F401 (the configured app, before any task is defined or sent)
 from cases.models import Deadline
 from cases.services import access_review, alerts, reminders, team
 

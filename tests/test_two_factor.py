@@ -152,6 +152,35 @@ def test_staff_need_it_for_the_admin_too(client, staff, clock):
 
 
 @pytest.mark.django_db
+def test_changes_elsewhere_take_effect_at_the_next_page_not_after_a_while(
+    client, editor, lead_org, clock
+):
+    """The two-factor state is kept in the session, but a change made elsewhere (the admin,
+    a coordinator) shows at the editor's very next page."""
+    sign_in(client, "editor")
+    assert lands_on(client, HOME) == HOME
+    # Made staff in the admin (no signal watches the user row: read from it on every page).
+    editor.is_staff = True
+    editor.save(update_fields=["is_staff"])
+    assert lands_on(client, HOME) == SETUP
+    editor.is_staff = False
+    editor.save(update_fields=["is_staff"])
+    assert lands_on(client, HOME) == HOME
+    # Made a coordinator by someone else: the membership's change drops the kept state.
+    membership = editor.memberships.get(organization=lead_org)
+    membership.role = "coordinator"
+    membership.save()
+    assert lands_on(client, HOME) == SETUP
+    # Deactivated: signed out at once.
+    membership.role = "editor"
+    membership.save()
+    assert lands_on(client, HOME) == HOME
+    editor.is_active = False
+    editor.save(update_fields=["is_active"])
+    assert lands_on(client, HOME) == reverse("login")
+
+
+@pytest.mark.django_db
 def test_an_editor_is_not_forced_but_can_turn_it_on_and_off(client, editor, clock):
     sign_in(client, "editor")
     assert lands_on(client, HOME) == HOME

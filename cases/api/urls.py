@@ -1,12 +1,39 @@
 """/api/: the OpenAPI document, its browsable docs, and version 1 of the API."""
 
+import functools
+
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from django.views.decorators.csrf import csrf_exempt
 
 from . import schema, views  # noqa: F401 (schema: the authentication described)
 
 app_name = "api"
+
+
+@functools.cache
+def _spectacular_view(name: str):
+    # drf-spectacular's views pull in its schema generator, YAML and Pygments: a second of
+    # start-up for every web process (bench/startup.py). Imported when the document or the
+    # docs are first asked for instead.
+    from drf_spectacular import views as spectacular
+
+    if name == "docs":
+        return spectacular.SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+    return spectacular.SpectacularAPIView.as_view()
+
+
+@login_not_required
+@csrf_exempt  # as DRF's own views: its authentication checks CSRF for sessions itself
+def schema_document(request, *args, **kwargs):
+    return _spectacular_view("schema")(request, *args, **kwargs)
+
+
+@login_not_required
+@csrf_exempt
+def schema_docs(request, *args, **kwargs):
+    return _spectacular_view("docs")(request, *args, **kwargs)
+
 
 v1 = [
     path("organizations/", views.OrganizationList.as_view(), name="organization-list"),
@@ -44,11 +71,7 @@ v1 = [
 
 urlpatterns = [
     # The document and the docs need a signed-in user (session or token), like the API.
-    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
-    path(
-        "docs/",
-        login_not_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
-        name="docs",
-    ),
+    path("schema/", schema_document, name="schema"),
+    path("docs/", schema_docs, name="docs"),
     *[path(f"v1/{p.pattern}", p.callback, name=p.name) for p in v1],
 ]
