@@ -120,3 +120,47 @@ def test_a_worker_builds_a_big_dossier_after_the_commit(
     assert export.access_log is not None
     with export.file.open("rb") as handle:
         assert handle.read(5) == b"%PDF-"
+
+
+SENDS_BY_NAME = """
+import sys
+import django
+
+django.setup()
+from cases.services.alerts import alert_emails_send_soon
+from cases.services.reminders.enqueue import dispatch_soon
+
+assert "cases.tasks" not in sys.modules, "this test needs a process that never imported the tasks"
+dispatch_soon()
+alert_emails_send_soon()
+"""
+
+
+@pytest.mark.redis
+def test_a_web_process_that_never_imported_the_tasks_still_sends_them(redis_url):
+    """A web or shell process never imports cases.tasks: "send now" must still reach the
+    broker (looked up in the registry, it was lost with a warning, and beat sent it a minute
+    late)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import redis
+
+    queue = app.conf.task_default_queue
+    broker = redis.Redis.from_url(redis_url)
+    broker.delete(queue)
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "advocacy.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SENDS_BY_NAME], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Could not enqueue" not in done.stderr
+    sent = [json.loads(raw)["headers"]["task"] for raw in broker.lrange(queue, 0, -1)]
+    broker.delete(queue)
+    assert sorted(sent) == ["cases.dispatch_due_reminders", "cases.send_alert_emails"]

@@ -21,7 +21,6 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -52,6 +51,7 @@ from cases.models.reminders import MAX_ATTEMPTS
 from cases.selectors import reminders as reminder_selectors
 
 from .profiles import profile_get
+from .reminders.enqueue import send_task_soon
 from .reminders.recovery import LEASE, db_retry, this_worker
 from .reminders.smtp import smtp_close, smtp_open
 from .transitions import save_tracked
@@ -167,14 +167,9 @@ def alert_raise(
 
 def alert_emails_send_soon() -> None:
     """Ask a worker to send now; beat's sweep every minute sends the rows anyway."""
-    try:
-        # By name: no import of cases.tasks (which imports this), and no need for the task to
-        # be registered in this process (a web or shell process never imports it).
-        current_app.send_task(SEND_TASK)
-    except Exception:
-        log.warning(
-            "Could not enqueue the alert emails; beat's sweep will send them.", exc_info=True
-        )
+    # By name: no import of cases.tasks (which imports this), and no need for the task to be
+    # registered in this process (a web or shell process never imports it).
+    send_task_soon(SEND_TASK)
 
 
 # --- The checklist and closing ----------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Asking a worker for a dispatch round now, by the task's name.
 
 The reminder services never import ``cases.tasks`` (which imports them): they look the task up
-by its name in the Celery app's registry, so the import graph has no cycle
-(tests/test_reminders_package.py).
+by its name (``send_task``), so the import graph has no cycle (tests/test_reminders_package.py)
+and a process that never imported ``cases.tasks`` (web, shell) still sends it
+(tests/test_celery_worker.py).
 """
 
 import logging
@@ -12,13 +13,24 @@ log = logging.getLogger(__name__)
 DISPATCH_TASK = "cases.dispatch_due_reminders"
 
 
-def dispatch_soon() -> None:
-    """Ask a worker for a dispatch round now rather than at the next minute."""
+def send_task_soon(name: str) -> bool:
+    """Send the task called ``name`` to the workers, by name: the sending process need not
+    have imported (registered) it, and a web or shell process never imports ``cases.tasks``.
+    Only a shortcut for work that a periodic task does anyway: a failure is logged, not raised.
+    """
     # Imported here: a web process loads Celery only when it first sends a task.
     from advocacy.celery import app
 
     try:
-        app.tasks[DISPATCH_TASK].delay()
+        app.send_task(name)
     except Exception:
-        # Only a shortcut: the every-minute dispatch sends the row anyway.
-        log.warning("Could not enqueue a reminder dispatch; beat will send it.", exc_info=True)
+        log.warning(
+            "Could not enqueue %s; the periodic task will do the work.", name, exc_info=True
+        )
+        return False
+    return True
+
+
+def dispatch_soon() -> None:
+    """Ask a worker for a dispatch round now rather than at the next minute."""
+    send_task_soon(DISPATCH_TASK)
