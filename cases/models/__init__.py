@@ -15,6 +15,15 @@ from .deadlines import (
     DeadlineKind,
     DeadlineStatus,
 )
+from .developments import (
+    UNDO_WINDOW,
+    DeadlineMove,
+    DeadlineMoveItem,
+    DeadlineMoveNotice,
+    Development,
+    DevelopmentKind,
+    DevelopmentLink,
+)
 from .documents import Document
 from .events import Event
 from .exports import EXPORT_TRANSITIONS, Export, ExportStatus
@@ -51,6 +60,7 @@ __all__ = [
     "EXPORT_TRANSITIONS",
     "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
+    "UNDO_WINDOW",
     "AccessLog",
     "AccessReviewDigest",
     "ApiIdempotencyKey",
@@ -66,8 +76,14 @@ __all__ = [
     "CustodyStatus",
     "DatePrecision",
     "Deadline",
+    "DeadlineMove",
+    "DeadlineMoveItem",
+    "DeadlineMoveNotice",
     "DeadlineKind",
     "DeadlineStatus",
+    "Development",
+    "DevelopmentKind",
+    "DevelopmentLink",
     "Document",
     "Event",
     "Export",

@@ -67,8 +67,10 @@ _RELATED = (
     "document",
     "actor",
     "prisoner",
+    "development_link__development",
 )
 _PREFETCH = (
+    "development_link__development__authorities",
     "event__organizations",
     "event__authorities",
     "event__prisoners",
