@@ -979,7 +979,9 @@ class DevelopmentLinkForm(forms.Form):
 
 
 class CaseDevelopmentLinkForm(forms.Form):
-    development = forms.ModelChoiceField(label=_("Development"), queryset=Development.objects.none())
+    development = forms.ModelChoiceField(
+        label=_("Development"), queryset=Development.objects.none()
+    )
 
     def __init__(self, *args, developments, **kwargs):
         super().__init__(*args, **kwargs)

@@ -150,7 +150,9 @@ urlpatterns = [
         developments.development_move,
         name="development-move",
     ),
-    path("deadline-moves/<int:pk>/", developments.deadline_move_detail, name="deadline-move-detail"),
+    path(
+        "deadline-moves/<int:pk>/", developments.deadline_move_detail, name="deadline-move-detail"
+    ),
     path(
         "deadline-moves/<int:pk>/undo/", developments.deadline_move_undo, name="deadline-move-undo"
     ),

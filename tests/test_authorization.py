@@ -478,9 +478,7 @@ def _seed_case(lead, by, *, marker=""):
         happened_on=dt.date(2026, 1, 5),
         description=f"{marker}what happened",
     )
-    development_link = developments.development_link_case(
-        development=development, case=case, by=by
-    )
+    development_link = developments.development_link_case(development=development, case=case, by=by)
     deadline_move = developments.deadline_move_apply(
         development=development,
         by=by,

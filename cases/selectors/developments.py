@@ -11,8 +11,8 @@ from django.db.models import Q, QuerySet
 from cases import access
 from cases.models import (
     Case,
-    DeadlineMove,
     Deadline,
+    DeadlineMove,
     DeadlineStatus,
     Development,
     DevelopmentLink,

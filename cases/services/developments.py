@@ -46,7 +46,7 @@ from cases.models.dates import format_fuzzy_date, period_end, period_start
 from cases.selectors import developments as selectors
 
 from . import plausibility
-from .reminders import reminders_plan
+from .reminders import reminders_plan_many
 from .timeline import timeline_touch
 from .transitions import clean_reason, save_tracked
 
@@ -235,7 +235,9 @@ def _write_dates(
         if deadline.due_precision != DatePrecision.DAY:
             deadline.due_time = None
         deadline.updated_at = now
-        deadline.full_clean(exclude=["case", "petition"])
+    # No full_clean per deadline (a query per constraint and row): the new date was checked
+    # (_new_date, plausibility, _blocked for the window and the petition), and the database
+    # holds the constraints all the same.
     bulk_update_with_history(
         deadlines,
         Deadline,
@@ -255,8 +257,7 @@ def _write_dates(
             happened_on=on, precision=precision, recorded_at=now
         )
     timeline_touch(case_ids=sorted({d.case_id for d in deadlines}))
-    for deadline in deadlines:
-        reminders_plan(deadline=deadline, now=now)
+    reminders_plan_many(deadlines=deadlines, now=now)
     mark = Deadline.history.filter(id__in=ids).aggregate(mark=Max("history_id"))["mark"]
     return mark or 0
 
@@ -298,7 +299,10 @@ def deadline_move_apply(
     now = now or timezone.now()
     new_on = _new_date(new_on, new_precision)
     plausibility.check(
-        [plausibility.in_range("new_on", new_on), plausibility.due("new_on", new_on, new_precision)],
+        [
+            plausibility.in_range("new_on", new_on),
+            plausibility.due("new_on", new_on, new_precision),
+        ],
         confirmed=confirmed,
     )
     preview = deadline_move_preview(
@@ -311,15 +315,16 @@ def deadline_move_apply(
     )
     picked = None if deadline_ids is None else {int(pk) for pk in deadline_ids}
     ids = [
-        line.deadline.pk
-        for line in preview.movable
-        if picked is None or line.deadline.pk in picked
+        line.deadline.pk for line in preview.movable if picked is None or line.deadline.pk in picked
     ]
     if not ids:
         raise ValidationError(_("No deadline to move: none matches, or none was picked."))
     # Lock the rows (in id order: two moves at once wait rather than deadlock) and re-read.
     deadlines = list(
-        Deadline.objects.select_for_update().filter(pk__in=ids).select_related("case").order_by("pk")
+        Deadline.objects.select_for_update()
+        .filter(pk__in=ids)
+        .select_related("case")
+        .order_by("pk")
     )
     move = DeadlineMove(
         development=development,

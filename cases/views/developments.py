@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases import access, services
+from cases import access
 from cases.access import Level
 from cases.forms import (
     CaseDevelopmentLinkForm,
@@ -118,7 +118,9 @@ def development_link(request, pk):
     development = access.get_development_for(request.user, pk)
     q = request.GET.get("q", "").strip()[:200]
     cases = selectors.cases_to_link(request.user, development, q=q)
-    form = DevelopmentLinkForm(request.POST or None, cases=cases[:100] if not request.POST else cases)
+    form = DevelopmentLinkForm(
+        request.POST or None, cases=cases[:100] if not request.POST else cases
+    )
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["cases"]
         for case in chosen:
@@ -170,9 +172,7 @@ def case_development_link(request, pk):
         )
         if response:
             return response
-    return render(
-        request, "developments/case_development_link.html", {"case": case, "form": form}
-    )
+    return render(request, "developments/case_development_link.html", {"case": case, "form": form})
 
 
 def _filters(data) -> dict:
@@ -264,9 +264,8 @@ def deadline_move_undo(request, pk):
     restored, refused = len(result.restored), len(result.refused)
     messages.success(
         request,
-        ngettext(
-            "%(n)d deadline put back.", "%(n)d deadlines put back.", restored
-        ) % {"n": restored},
+        ngettext("%(n)d deadline put back.", "%(n)d deadlines put back.", restored)
+        % {"n": restored},
     )
     if refused:
         messages.warning(
@@ -275,6 +274,7 @@ def deadline_move_undo(request, pk):
                 "%(n)d deadline was left as it is: see below.",
                 "%(n)d deadlines were left as they are: see below.",
                 refused,
-            ) % {"n": refused},
+            )
+            % {"n": refused},
         )
     return redirect("cases:deadline-move-detail", pk=move.pk)
