@@ -244,6 +244,7 @@ def reminders_plan_many(*, deadlines: list[Deadline], now: dt.datetime | None = 
         delivered = _delivered([d.pk for d in open_ones])
         new_rows: list[Reminder] = []
         cancels: dict[str, list[int]] = {}
+        moves: list[tuple[Reminder, dt.datetime, bool, bool]] = []
         for deadline in deadlines:
             _plan_one(
                 deadline,
@@ -254,8 +255,10 @@ def reminders_plan_many(*, deadlines: list[Deadline], now: dt.datetime | None = 
                 result,
                 new_rows,
                 cancels,
+                moves,
             )
         Reminder.objects.bulk_create(new_rows)
+        _reschedule_many(moves, now=now)
         for reason, pks in cancels.items():
             result.cancelled += Reminder.objects.filter(
                 pk__in=pks, status=ReminderStatus.PENDING
@@ -286,9 +289,10 @@ def _plan_one(
     result: PlanResult,
     new_rows: list[Reminder],
     cancels: dict[str, list[int]],
+    moves: list[tuple[Reminder, dt.datetime, bool, bool]],
 ) -> None:
     """What planning one deadline writes: new rows (``new_rows``), rows to cancel by reason
-    (``cancels``); rescheduled and revived rows are written here, one by one (rare)."""
+    (``cancels``), rows to reschedule or revive (``moves``: row, when, digest, revive)."""
     recipients = None
     points: dict[tuple, _Point] = {}
     wanted: dict[tuple, dt.datetime] = {}  # key -> when the row should be due
@@ -338,12 +342,12 @@ def _plan_one(
             )
             result.created += 1
         elif row.status == ReminderStatus.CANCELLED:
-            _reschedule(row, when=when, digest=point.digest, revive=True, now=now)
+            moves.append((row, when, point.digest, True))
             result.created += 1
         elif row.status == ReminderStatus.PENDING and (
             row.scheduled_for != when or row.digest != point.digest
         ):
-            _reschedule(row, when=when, digest=point.digest, revive=False, now=now)
+            moves.append((row, when, point.digest, False))
             result.rescheduled += 1
 
     for key, row in rows.items():
@@ -372,22 +376,29 @@ def _last_told(rows, delivered: list[tuple]) -> dict[tuple[int, str], dt.datetim
     return told
 
 
-def _reschedule(row: Reminder, *, when: dt.datetime, digest: bool, revive: bool, now) -> None:
-    changes = {"scheduled_for": when, "digest": digest, "updated_at": now}
-    if revive:
-        changes.update(
-            status=ReminderStatus.PENDING,
-            attempts=0,
-            next_attempt_at=when,
-            cancelled_reason="",
-            last_error="",
-        )
-        expected = ReminderStatus.CANCELLED
-    else:
-        expected = ReminderStatus.PENDING
-        if row.attempts == 0:
+def _reschedule_many(moves: list[tuple[Reminder, dt.datetime, bool, bool]], *, now) -> None:
+    """Reschedule (or revive) rows, grouped by their new time and digest: one UPDATE per
+    group (a moved deadline's points share their times), each still guarded by the status
+    the row was read with."""
+    groups: dict[tuple, list[Reminder]] = {}
+    for row, when, digest, revive in moves:
+        fresh = revive or row.attempts == 0  # next_attempt_at follows; a retry keeps its own
+        groups.setdefault((when, digest, revive, fresh), []).append(row)
+    for (when, digest, revive, fresh), rows in groups.items():
+        changes = {"scheduled_for": when, "digest": digest, "updated_at": now}
+        if revive:
+            changes.update(
+                status=ReminderStatus.PENDING,
+                attempts=0,
+                cancelled_reason="",
+                last_error="",
+            )
+        if fresh:
             changes["next_attempt_at"] = when
-    Reminder.objects.filter(pk=row.pk, status=expected).update(**changes)
+        expected = ReminderStatus.CANCELLED if revive else ReminderStatus.PENDING
+        Reminder.objects.filter(pk__in=[row.pk for row in rows], status=expected).update(
+            **changes
+        )
 
 
 def reminders_replan_open(*, now: dt.datetime | None = None, chunk: int = 200) -> int:
