@@ -1,7 +1,7 @@
 """Benchmark: one development applied to 500 deadlines on 200 cases (issue 17).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/advocacy_bench_developments \\
-    .venv/bin/python bench/developments.py
+    .venv/bin/python bench/developments.py [--skip-plain] [--profile]
 
 Goal: the move (deadline_move_apply: 500 deadlines, a history row each naming the development,
 reminders re-planned, the summary emails queued) finishes in under 5 s, and each assignee gets
@@ -73,10 +73,15 @@ def timed(label, call):
         with transaction.atomic():
             result = call()
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    captured = queries.captured_queries
+    in_db = sum(float(q["time"]) for q in captured)
     print(
         f"{label:<52} {elapsed:6.2f} s wall {cpu:6.2f} s CPU (Python) "
-        f"{len(queries.captured_queries):5d} queries"
+        f"{in_db:6.2f} s in queries {len(captured):5d} queries"
     )
+    if len(captured) < 100:
+        for query in sorted(captured, key=lambda q: -float(q["time"]))[:4]:
+            print(f"    {float(query['time']):6.2f} s  {query['sql'][:70]}")
     return result, elapsed
 
 
@@ -132,6 +137,8 @@ def main() -> None:
         lambda: developments.deadline_move_undo(move=move, by=coordinator),
     )
 
+    if "--skip-plain" in sys.argv:
+        return
     deadlines = list(Deadline.objects.select_related("case").order_by("pk"))
     _none, rows_s = timed(
         f"the plainest way: deadline_update x {DEADLINES}",

@@ -251,6 +251,7 @@ def _write_dates(
     Deadline.history.bulk_history_create(
         deadlines,
         batch_size=500,
+        update=True,  # "~": a change, as a save would record it
         default_user=by,
         default_change_reason=reason,
         default_date=now,

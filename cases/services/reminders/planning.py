@@ -396,9 +396,7 @@ def _reschedule_many(moves: list[tuple[Reminder, dt.datetime, bool, bool]], *, n
         if fresh:
             changes["next_attempt_at"] = when
         expected = ReminderStatus.CANCELLED if revive else ReminderStatus.PENDING
-        Reminder.objects.filter(pk__in=[row.pk for row in rows], status=expected).update(
-            **changes
-        )
+        Reminder.objects.filter(pk__in=[row.pk for row in rows], status=expected).update(**changes)
 
 
 def reminders_replan_open(*, now: dt.datetime | None = None, chunk: int = 200) -> int:
