@@ -18,8 +18,8 @@ from cases.models import (
     DevelopmentLink,
 )
 
-# Statuses a deadline may be moved from: open, or missed (a new date makes it live again is
-# NOT done here: a missed deadline keeps its status; reopening takes a reason of its own).
+# Statuses a deadline may be moved from: open, or missed (a missed deadline moved keeps its
+# status: reopening it takes a reason of its own, deadline_change_status).
 MOVABLE_STATUSES = (DeadlineStatus.OPEN, DeadlineStatus.MISSED)
 
 
@@ -54,13 +54,6 @@ def developments_to_link(user, case: Case) -> QuerySet[Development]:
         .exclude(links__case=case)
         .select_related("owner")
         .order_by("-happened_on", "-id")
-    )
-
-
-def case_developments(user, case: Case) -> QuerySet[DevelopmentLink]:
-    """The developments linked to a case the user sees (the case page)."""
-    return case.development_links.select_related("development").order_by(
-        "-development__happened_on"
     )
 
 
