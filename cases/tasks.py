@@ -139,3 +139,11 @@ def send_deadline_move_notices(move_id: int) -> int:
     from cases.services.developments import deadline_move_notify
 
     return deadline_move_notify(move_id=move_id)
+
+
+@shared_task(name="cases.send_pending_deadline_move_notices")
+def send_pending_deadline_move_notices() -> int:
+    """The summary emails whose request was lost (the periodic catch-up)."""
+    from cases.services.developments import deadline_move_notify_pending
+
+    return deadline_move_notify_pending()

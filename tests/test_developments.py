@@ -126,7 +126,7 @@ def _pending_points(deadline, user) -> set[dt.date]:
 
 @pytest.mark.django_db
 def test_an_exchange_announcement_moves_forty_windows_with_history_reminders_and_one_email_each(
-    exchange, coordinator, assignees, django_capture_on_commit_callbacks
+    exchange, coordinator, assignees, django_capture_on_commit_callbacks, frozen
 ):
     anna, bohdan = assignees
     development, windows = exchange["development"], exchange["windows"]
@@ -205,6 +205,22 @@ def test_an_exchange_announcement_moves_forty_windows_with_history_reminders_and
     assert to_bohdan.body.count("→ March 15, 2026") == 10
     assert "Exchange window 10" not in to_bohdan.body
     assert "March 15, 2026" in to_anna.alternatives[0][0]
+    # The periodic catch-up finds nothing left to send.
+    frozen.shift(dt.timedelta(minutes=10))
+    assert developments.deadline_move_notify_pending() == 0
+
+
+@pytest.mark.django_db
+def test_a_lost_request_for_the_summary_is_caught_up_by_the_periodic_task(
+    exchange, coordinator, assignees, frozen
+):
+    _move(exchange["development"], coordinator)  # its request to the worker is never run
+    assert developments.deadline_move_notify_pending() == 0  # not yet: the worker may be on it
+    frozen.shift(dt.timedelta(minutes=6))
+    mail.outbox.clear()
+    assert developments.deadline_move_notify_pending() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(a.email for a in assignees)
+    assert developments.deadline_move_notify_pending() == 0
 
 
 @pytest.mark.django_db
@@ -401,6 +417,15 @@ def test_a_development_shows_on_each_linked_timeline_and_never_names_the_other_c
     client.force_login(outsider)
     assert client.get(reverse("cases:development-detail", args=[development.pk])).status_code == 404
     assert "Court ruling" not in client.get(reverse("cases:development-list")).content.decode()
+
+    # An export of the case's timeline (internal) reads it too; the public one leaves it out.
+    from cases.dossiers.content import timeline_lines
+    from cases.dossiers.profiles import get_profile
+
+    internal = [line.title for line in timeline_lines(case=ours, profile=get_profile("internal"))]
+    public = [line.title for line in timeline_lines(case=ours, profile=get_profile("public"))]
+    assert "Court ruling on transfers" in internal
+    assert "Court ruling on transfers" not in public
 
     # Its date corrected: every linked timeline follows.
     developments.development_update(

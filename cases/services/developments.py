@@ -514,3 +514,15 @@ def deadline_move_notify(*, move_id: int) -> int:
             notice.sent_at = timezone.now()
             notice.save(update_fields=["sent_at"])
     return sent
+
+
+def deadline_move_notify_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+    """Send the summaries still pending a while after their move (their request to the
+    worker was lost). Returns how many went out."""
+    cutoff = timezone.now() - older_than
+    moves = (
+        DeadlineMoveNotice.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
+        .values_list("move_id", flat=True)
+        .distinct()
+    )
+    return sum(deadline_move_notify(move_id=move_id) for move_id in list(moves))
