@@ -47,6 +47,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
         "options": {"expires": 30 * 60},
     },
+    # The summary emails of deadline moves (issue 17) are asked for when the move commits;
+    # this catches any whose request was lost (broker down at that moment). Every 10 minutes:
+    # a summary is news, not a reminder on the minute. It reads pending rows by index.
+    "send-pending-deadline-move-notices": {
+        "task": "cases.send_pending_deadline_move_notices",
+        "schedule": 600.0,
+        "options": {"expires": 300},
+    },
     # Access review: coordinators get a summary of unusual access to their organization's
     # cases for the week before. Weekly, Monday 06:30 UTC, so it is read at the start of the
     # working week in Europe and Asia. A rerun sends nothing twice (one AccessReviewDigest row

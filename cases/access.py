@@ -422,3 +422,94 @@ def get_token_for(user, pk):
     if token is None:
         raise Http404("No such token.")
     return token
+
+
+# --- Developments (issue 17): one event, many cases -------------------------------------------
+# A development belongs to the organization that recorded it: its members see it, its editors
+# and coordinators change it. Anyone else sees it only through a linked case they may see, and
+# sees only those of its cases. Linking it to a case (and unlinking) takes edit rights on the
+# case. Deadlines are moved only on cases the user may edit.
+
+
+def developments_visible_to(user):
+    """Developments owned by one of the user's organizations or linked to a case they see."""
+    from cases.models import Development, DevelopmentLink
+
+    if not _is_signed_in(user):
+        return Development.objects.none()
+    if _sees_everything(user):
+        return Development.objects.all()
+    org_ids = Membership.objects.filter(user=user).values("organization_id")
+    linked = DevelopmentLink.objects.filter(
+        development=OuterRef("pk"), case__in=cases_visible_to(user)
+    )
+    return Development.objects.filter(Q(owner_id__in=org_ids) | Exists(linked))
+
+
+def organizations_recording_developments(user) -> QuerySet:
+    """Organizations on whose behalf the user may record a development (editor or above)."""
+    from cases.models import Organization
+
+    if not _is_signed_in(user):
+        return Organization.objects.none()
+    if _sees_everything(user):
+        return Organization.objects.all()
+    return Organization.objects.filter(
+        memberships__user=user,
+        memberships__role__in=[Membership.Role.EDITOR, Membership.Role.COORDINATOR],
+    )
+
+
+def may_edit_development(user, development) -> bool:
+    return organizations_recording_developments(user).filter(pk=development.owner_id).exists()
+
+
+def get_development_for(user, pk, *, edit: bool = False):
+    """A development the user may see (else 404), and edit if asked (else 403)."""
+    development = developments_visible_to(user).select_related("owner").filter(pk=pk).first()
+    if development is None:
+        raise Http404("No such development.")
+    if edit and not may_edit_development(user, development):
+        raise PermissionDenied
+    return development
+
+
+def may_link_development(user, development, case: Case) -> bool:
+    """Linking a development to a case, or unlinking it: edit rights on the case, and the
+    development within sight."""
+    if not developments_visible_to(user).filter(pk=development.pk).exists():
+        return False
+    return case_level(user, case) >= Level.EDIT
+
+
+def get_development_link_for(user, development, pk):
+    """A link of the development to a case the user may see (else 404) and edit (else 403)."""
+    link = (
+        development.links.filter(case__in=cases_visible_to(user))
+        .select_related("case")
+        .filter(pk=pk)
+        .first()
+    )
+    if link is None:
+        raise Http404("No such link.")
+    if case_level(user, link.case) < Level.EDIT:
+        raise PermissionDenied
+    return link
+
+
+def get_deadline_move_for(user, pk, *, undo: bool = False):
+    """A deadline move of a development the user may see (else 404); undoing it is for whoever
+    made it (and superusers), else 403."""
+    from cases.models import DeadlineMove
+
+    move = (
+        DeadlineMove.objects.filter(development__in=developments_visible_to(user))
+        .select_related("development", "by")
+        .filter(pk=pk)
+        .first()
+    )
+    if move is None:
+        raise Http404("No such deadline move.")
+    if undo and not (_sees_everything(user) or move.by_id == user.pk):
+        raise PermissionDenied
+    return move

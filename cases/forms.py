@@ -18,6 +18,9 @@ from cases.models import (
     CaseShare,
     DatePrecision,
     Deadline,
+    DeadlineKind,
+    DeadlineStatus,
+    Development,
     Event,
     LegalBasis,
     Membership,
@@ -934,3 +937,112 @@ class AlertCloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept on record with your name and the time."),
     )
+# --- Developments (issue 17) ------------------------------------------------------------------
+class DevelopmentForm(ConfirmMixin, forms.ModelForm):
+    class Meta:
+        model = Development
+        formfield_callback = formfield
+        fields = [
+            "owner",
+            "kind",
+            "title",
+            "happened_on",
+            "happened_precision",
+            "description",
+            "authorities",
+            "source",
+        ]
+        widgets = {
+            "happened_on": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "authorities": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, owners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["authorities"].queryset = Authority.objects.order_by("name")
+        if self.instance.pk:
+            del self.fields["owner"]  # the owner does not change hands
+        else:
+            self.fields["owner"].queryset = owners.order_by("name")
+            if owners.count() == 1:
+                self.fields["owner"].initial = owners.first()
+
+
+class DevelopmentLinkForm(forms.Form):
+    """Cases to link the development to: those the user may edit, found by a search box."""
+
+    cases = SafeModelMultipleChoiceField(
+        label=_("Cases"),
+        queryset=Case.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Cases you may edit that the development is not linked to yet."),
+    )
+
+    def __init__(self, *args, cases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cases"].queryset = cases
+        self.fields["cases"].label_from_instance = lambda c: f"{c.reference} · {c.title}"
+
+
+class CaseDevelopmentLinkForm(forms.Form):
+    development = forms.ModelChoiceField(
+        label=_("Development"), queryset=Development.objects.none()
+    )
+
+    def __init__(self, *args, developments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["development"].queryset = developments
+        self.fields["development"].label_from_instance = lambda d: (
+            f"{d.happened_display} · {d.title}"
+        )
+
+
+_ANY = [("", _("Any"))]
+
+
+class DeadlineMoveForm(ConfirmMixin, forms.Form):
+    """Which deadlines of the linked cases move, and to when."""
+
+    kind = forms.ChoiceField(
+        label=_("Deadline kind"), choices=_ANY + DeadlineKind.choices, required=False
+    )
+    status = forms.ChoiceField(
+        label=_("Deadline status"),
+        choices=_ANY + [(s, DeadlineStatus(s).label) for s in ("open", "missed")],
+        required=False,
+        initial="open",
+        help_text=_("Any: open and missed deadlines."),
+    )
+    new_on = forms.DateField(
+        label=_("New date"),
+        widget=DateInput(),
+        help_text=_('For "by April 2026", choose any day in April and precision "Month".'),
+    )
+    new_precision = forms.ChoiceField(
+        label=_("Precision"),
+        choices=[(DatePrecision.DAY, _("Exact day")), (DatePrecision.MONTH, _("Month"))],
+        initial=DatePrecision.DAY,
+    )
+
+
+class DeadlineMoveApplyForm(DeadlineMoveForm):
+    """The preview's form: the deadlines picked (all shown are ticked) and the one reason."""
+
+    deadlines = forms.TypedMultipleChoiceField(
+        label=_("Deadlines to move"),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=True,
+        error_messages={"required": _("Pick at least one deadline to move.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept on each deadline's history, with the development's name."),
+    )
+
+    def __init__(self, *args, deadline_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deadlines"].choices = [(pk, str(pk)) for pk in deadline_ids]

@@ -145,3 +145,26 @@ def build_export(export_id: int) -> str | None:
 
     export = export_build(export_id=export_id)
     return export.status if export is not None else None
+
+
+# A mail server that is down is tried again 1, 2, 4 ... minutes later; notices already sent
+# are not sent again (the service marks each one sent in the transaction that sends it).
+@shared_task(
+    name="cases.send_deadline_move_notices",
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=8,
+)
+def send_deadline_move_notices(move_id: int) -> int:
+    """The summary emails of one deadline move (or its undo): one per assignee."""
+    from cases.services.developments import deadline_move_notify
+
+    return deadline_move_notify(move_id=move_id)
+
+
+@shared_task(name="cases.send_pending_deadline_move_notices")
+def send_pending_deadline_move_notices() -> int:
+    """The summary emails whose request was lost (the periodic catch-up)."""
+    from cases.services.developments import deadline_move_notify_pending
+
+    return deadline_move_notify_pending()

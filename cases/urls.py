@@ -6,6 +6,7 @@ from cases.views import (
     calendar,
     cases,
     deadlines,
+    developments,
     directory,
     documents,
     events,
@@ -136,5 +137,32 @@ urlpatterns = [
     path("exports/verify/", exports.export_verify, name="export-verify"),
     path("exports/<int:pk>/", exports.export_detail, name="export-detail"),
     path("exports/<int:pk>/download/", exports.export_download, name="export-download"),
+    # Developments (issue 17): one event, many cases.
+    path("developments/", developments.development_list, name="development-list"),
+    path("developments/new/", developments.development_create, name="development-create"),
+    path("developments/<int:pk>/", developments.development_detail, name="development-detail"),
+    path("developments/<int:pk>/edit/", developments.development_edit, name="development-edit"),
+    path("developments/<int:pk>/link/", developments.development_link, name="development-link"),
+    path(
+        "developments/<int:pk>/links/<int:link_pk>/unlink/",
+        developments.development_unlink,
+        name="development-unlink",
+    ),
+    path(
+        "developments/<int:pk>/deadlines/",
+        developments.development_move,
+        name="development-move",
+    ),
+    path(
+        "deadline-moves/<int:pk>/", developments.deadline_move_detail, name="deadline-move-detail"
+    ),
+    path(
+        "deadline-moves/<int:pk>/undo/", developments.deadline_move_undo, name="deadline-move-undo"
+    ),
+    path(
+        "cases/<int:pk>/developments/link/",
+        developments.case_development_link,
+        name="case-development-link",
+    ),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cases import services
 from cases.models import CaseShare, Membership, PersonLinkRequest, Reminder, ReminderStatus
-from cases.services import exports
+from cases.services import developments, exports
 from tests import factories
 
 MARKER = "ZZMARKER"
@@ -323,6 +323,30 @@ POLICIES = {
         {p: 200 for p in PERSONAS},
         {p: 200 for p in PERSONAS},
     ),
+    # Developments (issue 17): the list is everyone's own view; recording one takes edit
+    # rights in some organization. One is seen by its owner's members and by whoever sees a
+    # case it is linked to (the partners here, not the former partner); its owner's editors
+    # change it. Linking from the development needs only sight of it (the form offers the
+    # cases one may edit); unlinking needs edit rights on the case. A deadline move is
+    # undone by whoever made it (the coordinator here).
+    "cases:development-list": (lambda w: {}, SIGNED_IN, NOT_ALLOWED),
+    "cases:development-create": (lambda w: {}, DIRECTORY_EDITORS, DIRECTORY_EDITORS),
+    "cases:development-detail": (lambda w: {"pk": w["development"].pk}, READ, NOT_ALLOWED),
+    "cases:development-edit": (lambda w: {"pk": w["development"].pk}, OWNER_EDIT, OWNER_EDIT),
+    "cases:development-link": (lambda w: {"pk": w["development"].pk}, READ, READ),
+    "cases:development-unlink": (
+        lambda w: {"pk": w["development"].pk, "link_pk": w["development_link"].pk},
+        POST_ONLY,
+        policy(302, allowed=WRITERS),
+    ),
+    "cases:development-move": (lambda w: {"pk": w["development"].pk}, READ, READ),
+    "cases:deadline-move-detail": (lambda w: {"pk": w["deadline_move"].pk}, READ, NOT_ALLOWED),
+    "cases:deadline-move-undo": (
+        lambda w: {"pk": w["deadline_move"].pk},
+        POST_ONLY,
+        policy(302, allowed=MANAGERS),
+    ),
+    "cases:case-development-link": (lambda w: {"pk": w["case"].pk}, EDIT, EDIT),
 }
 # Views with their own rules, tested elsewhere: Django's sign-in, sign-out and password
 # pages (tests/test_views.py, tests/test_sign_in.py) and the staff-only admin
@@ -368,6 +392,8 @@ NOT_ABOUT_ONE_CASE = {
     "cases:authority-create",
     "cases:authority-edit",
     "cases:authority-merge",
+    "cases:development-list",
+    "cases:development-create",
     "healthz",
 }
 
@@ -454,7 +480,27 @@ def _seed_case(lead, by, *, marker=""):
             language="en",
         ).pk
     )
+    # A development linked to the case, and a move of the case's deadline made with it.
+    development = developments.development_create(
+        by=by,
+        owner=lead,
+        title=f"{marker}Exchange announced",
+        kind="exchange_announced",
+        happened_on=dt.date(2026, 1, 5),
+        description=f"{marker}what happened",
+    )
+    development_link = developments.development_link_case(development=development, case=case, by=by)
+    deadline_move = developments.deadline_move_apply(
+        development=development,
+        by=by,
+        new_on=dt.date.today() + dt.timedelta(days=60),
+        new_precision="day",
+        reason=f"{marker}announced",
+    )
     return {
+        "development": development,
+        "development_link": development_link,
+        "deadline_move": deadline_move,
         "organization": lead,
         "authority": petition.addressed_to,
         "membership": Membership.objects.get(user=by, organization=lead),

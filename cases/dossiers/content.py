@@ -383,6 +383,12 @@ def _line(entry: TimelineEntry, profile: Profile, full: bool) -> Line | None:
             return None
         line.title = _("Document added: %(title)s") % {"title": entry.document.title}
         line.details.append(f"SHA-256 {entry.document.sha256}")
+    elif kind == TimelineEntry.Kind.DEVELOPMENT:
+        # A development linked to the case (issue 17): never which other cases it is on.
+        development = entry.development_link.development
+        line.kind, line.title = development.get_kind_display(), development.title
+        if development.description:
+            line.details.append(development.description)
     elif kind == TimelineEntry.Kind.CASE_OPENED:
         line.kind, line.title = "", _("Case opened")
     if line.who and entry.happened_at:

@@ -23,6 +23,15 @@ from .deadlines import (
     DeadlineKind,
     DeadlineStatus,
 )
+from .developments import (
+    UNDO_WINDOW,
+    DeadlineMove,
+    DeadlineMoveItem,
+    DeadlineMoveNotice,
+    Development,
+    DevelopmentKind,
+    DevelopmentLink,
+)
 from .documents import Document
 from .events import Event
 from .exports import EXPORT_TRANSITIONS, Export, ExportStatus
@@ -60,6 +69,7 @@ __all__ = [
     "EXPORT_TRANSITIONS",
     "IDENTITY_FIELDS",
     "PETITION_TRANSITIONS",
+    "UNDO_WINDOW",
     "AccessLog",
     "AccessReviewDigest",
     "Alert",
@@ -81,7 +91,13 @@ __all__ = [
     "DatePrecision",
     "Deadline",
     "DeadlineKind",
+    "DeadlineMove",
+    "DeadlineMoveItem",
+    "DeadlineMoveNotice",
     "DeadlineStatus",
+    "Development",
+    "DevelopmentKind",
+    "DevelopmentLink",
     "Document",
     "Event",
     "Export",

@@ -24,6 +24,7 @@ class TimelineEntry(ChoiceDisplayMixin, models.Model):
         CHANGE = "change", _("Change")
         DOCUMENT = "document", _("Document")
         DEADLINE = "deadline", _("Deadline")
+        DEVELOPMENT = "development", _("Development")
 
     class Subject(models.TextChoices):
         CASE = "case", _("Case")
@@ -50,6 +51,10 @@ class TimelineEntry(ChoiceDisplayMixin, models.Model):
     )
     document = models.ForeignKey(
         "cases.Document", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # A development linked to the case (the entry goes with the link when it is unlinked).
+    development_link = models.ForeignKey(
+        "cases.DevelopmentLink", null=True, on_delete=models.CASCADE, related_name="+"
     )
     subject = models.CharField(max_length=10, choices=Subject.choices, blank=True)
     field = models.CharField(max_length=50, blank=True)

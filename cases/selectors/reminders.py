@@ -65,6 +65,16 @@ def digest_recipients_due(*, now: dt.datetime) -> QuerySet:
     )
 
 
+def coordinators_of(organization_ids) -> QuerySet:
+    """(organization id, user id) of the active coordinators of these organizations: the
+    coordinators of the cases they lead (reminder planning, for many deadlines at once)."""
+    return Membership.objects.filter(
+        organization_id__in=organization_ids,
+        role=Membership.Role.COORDINATOR,
+        user__is_active=True,
+    ).values_list("organization_id", "user_id")
+
+
 def case_coordinators(case: Case) -> QuerySet:
     """Active users who coordinate the case: coordinators of its lead organization."""
     return (

@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 
 from cases.models import (
     Case,
+    Development,
     Deadline,
     DeadlineStatus,
     Event,
@@ -78,8 +79,10 @@ _RELATED = (
     "document",
     "actor",
     "prisoner",
+    "development_link__development",
 )
 _PREFETCH = (
+    "development_link__development__authorities",
     "event__organizations",
     "event__authorities",
     "event__prisoners",
@@ -260,6 +263,16 @@ class DocumentShown:
 
 
 @dataclass(frozen=True)
+class DevelopmentShown:
+    id: int
+    kind_label: str
+    title: str
+    description: str
+    source: str
+    authorities: tuple[Named, ...]
+
+
+@dataclass(frozen=True)
 class EntryShown:
     """One timeline entry with everything the page shows of it, and nothing else.
 
@@ -279,6 +292,7 @@ class EntryShown:
     petition: PetitionShown | None
     deadline: DeadlineShown | None
     document: DocumentShown | None
+    development: DevelopmentShown | None
     field_label: str
     old_label: str
     new_label: str
@@ -306,6 +320,9 @@ _SHOWN_COLUMNS = (
     "deadline__due_timezone", "deadline__created_at",
     "document_id", "document__title", "document__dated_on", "document__sha256",
     "document__created_at",
+    "development_link_id", "development_link__development_id",
+    "development_link__development__kind", "development_link__development__title",
+    "development_link__development__description", "development_link__development__source",
 )  # fmt: skip
 
 
@@ -332,11 +349,29 @@ def _listed(
     ).values_list("l_owner", "l_tag", "l_a", "l_b", "l_text", "l_n1", "l_n2")
 
 
-def _entry_lists(event_ids: list[int], petition_ids: list[int]) -> dict[tuple[str, int], list]:
+def _entry_lists(
+    event_ids: list[int], petition_ids: list[int], development_ids: list[int] = ()
+) -> dict[tuple[str, int], list]:
     """What the entries list, in one query: the people (by code), authorities and
     organizations (by name) of these events; who filed these petitions (by name) and what
-    they request (in order). {(tag, owner id): [values]}, each list in the models' order."""
+    they request (in order); the authorities of these developments. {(tag, owner id):
+    [values]}, each list in the models' order."""
     parts = []
+    if development_ids:
+        through = Development.authorities.through.objects.filter(
+            development_id__in=development_ids
+        )
+        parts.append(
+            _listed(
+                through,
+                "development_id",
+                "development_authorities",
+                "authority__name",
+                "authority__short_name",
+                text="authority__name",
+                numbers=("authority_id",),
+            )
+        )
     if event_ids:
         through = Event.prisoners.through.objects.filter(event_id__in=event_ids)
         parts.append(
@@ -410,6 +445,7 @@ def _entry_lists(event_ids: list[int], petition_ids: list[int]) -> dict[tuple[st
         "authorities": Named,
         "organizations": Named,
         "filed_by": Named,
+        "development_authorities": Named,
         "requests": lambda kind, outcome: RequestShown(
             kinds.get(kind, kind), outcome, outcomes.get(outcome, outcome)
         ),
@@ -445,14 +481,22 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
     petition_ids = sorted(
         {r["petition_id"] for r in rows_in_order if r["kind"] == "petition" and r["petition_id"]}
     )
-    lists = _entry_lists(event_ids, petition_ids)
+    development_ids = sorted(
+        {
+            r["development_link__development_id"]
+            for r in rows_in_order
+            if r["kind"] == "development" and r["development_link__development_id"]
+        }
+    )
+    lists = _entry_lists(event_ids, petition_ids, development_ids)
+    development_kinds = _labels(Development, "kind")
     entry_kinds = _labels(TimelineEntry, "kind")
     event_kinds = _labels(Event, "kind")
     deadline_kinds = _labels(Deadline, "kind")
     deadline_statuses = _labels(Deadline, "status")
     shown = []
     for row in rows_in_order:
-        event = petition = deadline = document = None
+        event = petition = deadline = document = development = None
         if row["event_id"] is not None:
             pk = row["event_id"]
             event = EventShown(
@@ -500,6 +544,17 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
                 dated_on=row["document__dated_on"],
                 sha256=row["document__sha256"],
             )
+        if row["development_link__development_id"] is not None:
+            pk = row["development_link__development_id"]
+            kind = row["development_link__development__kind"]
+            development = DevelopmentShown(
+                id=pk,
+                kind_label=development_kinds.get(kind, kind),
+                title=row["development_link__development__title"],
+                description=row["development_link__development__description"],
+                source=row["development_link__development__source"],
+                authorities=tuple(lists.get(("development_authorities", pk), ())),
+            )
         field_label = old_label = new_label = ""
         if row["kind"] in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.CHANGE):
             field_label = _field_label_of(row["subject"], row["field"])
@@ -520,6 +575,7 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
                 petition=petition,
                 deadline=deadline,
                 document=document,
+                development=development,
                 field_label=field_label,
                 old_label=old_label,
                 new_label=new_label,

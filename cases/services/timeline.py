@@ -22,6 +22,8 @@ from cases.models import (
     CaseShare,
     DatePrecision,
     Deadline,
+    Development,
+    DevelopmentLink,
     Document,
     Event,
     Petition,
@@ -169,6 +171,29 @@ def project(instance, record, previous) -> None:
             recorded_at=moment,
             created={"actor_id": actor_id},
         )
+    elif isinstance(instance, DevelopmentLink) and history_type == "+":
+        # A development linked to the case: shown when it happened, as its record says.
+        development = instance.development
+        TimelineEntry.objects.create(
+            kind=Kind.DEVELOPMENT,
+            case_id=instance.case_id,
+            development_link_id=instance.pk,
+            happened_on=development.happened_on,
+            precision=development.happened_precision,
+            happened_at=None,
+            recorded_at=moment,
+            actor_id=actor_id,
+            history_id=record.pk,
+        )
+    elif isinstance(instance, Development) and history_type == "~":
+        # Its date was corrected: every linked case's entry follows.
+        TimelineEntry.objects.filter(
+            kind=Kind.DEVELOPMENT, development_link__development_id=instance.pk
+        ).update(
+            happened_on=instance.happened_on,
+            precision=instance.happened_precision,
+            recorded_at=moment,
+        )
     elif isinstance(instance, Document) and history_type == "+":
         TimelineEntry.objects.create(
             kind=Kind.DOCUMENT,
@@ -233,7 +258,7 @@ def project(instance, record, previous) -> None:
         )
 
 
-_TRACKED = (Case, Prisoner, Petition, Deadline, Event, Document)
+_TRACKED = (Case, Prisoner, Petition, Deadline, Event, Document, Development, DevelopmentLink)
 
 
 def timeline_touch(
@@ -290,6 +315,9 @@ def _cases_showing(instance, history_type: str) -> list[int] | None:
     if isinstance(instance, AlertCheck):
         case_id = Alert.objects.filter(pk=instance.alert_id).values_list("case_id", flat=True)
         return list(case_id)
+    if isinstance(instance, Development):
+        # Shown on the cases it is linked to, and no other.
+        return list(instance.links.values_list("case_id", flat=True))
     case_id = getattr(instance, "case_id", None)
     # Organizations, authorities, memberships: shown (by name) on any case.
     return None if case_id is None else [case_id]

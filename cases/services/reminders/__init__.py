@@ -20,6 +20,7 @@ from .planning import (
     PlanResult,
     case_mute,
     reminders_plan,
+    reminders_plan_many,
     reminders_replan_for_user,
     reminders_replan_open,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "reminders_archive",
     "reminders_dispatch",
     "reminders_plan",
+    "reminders_plan_many",
     "reminders_prune",
     "reminders_recover_worker",
     "reminders_replan_for_user",

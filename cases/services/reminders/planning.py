@@ -69,35 +69,76 @@ class _Recipients:
     excluded: dict[int, str]  # user id -> why they get nothing
 
 
-def _recipients(deadline: Deadline) -> _Recipients:
-    case = deadline.case
-    assignees = list(deadline.assignees.values_list("pk", flat=True))
-    coordinators = list(selectors.case_coordinators(case).values_list("pk", flat=True))
-    reminded = assignees or coordinators
-    told_overdue = list(dict.fromkeys([*assignees, *coordinators]))
-    users = {user.pk: user for user in get_user_model().objects.filter(pk__in=told_overdue)}
+@dataclass
+class _Known:
+    """What planning needs to know about the people of some deadlines, read once for all of
+    them (``reminders_plan_many`` plans hundreds of deadlines with a few queries each)."""
+
+    assignees: dict[int, list[int]]  # deadline id -> assigned user ids
+    coordinators: dict[int, list[int]]  # lead organization id -> coordinator ids
+    users: dict[int, object]
+    muted: set[tuple[int, int]]  # (case id, user id)
+    profiles: dict[int, UserProfile]
+    visible: dict[int, set[int]]  # user id -> ids of these cases the user may see
+
+
+def _know(deadlines: list[Deadline]) -> _Known:
+    deadline_ids = [d.pk for d in deadlines]
+    case_ids = {d.case_id for d in deadlines}
+    org_ids = {d.case.lead_organization_id for d in deadlines}
+    assignees: dict[int, list[int]] = {pk: [] for pk in deadline_ids}
+    for deadline_id, user_id in (
+        Deadline.assignees.through.objects.filter(deadline_id__in=deadline_ids)
+        .order_by("pk")
+        .values_list("deadline_id", "user_id")
+    ):
+        assignees[deadline_id].append(user_id)
+    coordinators: dict[int, list[int]] = {pk: [] for pk in org_ids}
+    for org_id, user_id in selectors.coordinators_of(org_ids).order_by("user_id"):
+        coordinators[org_id].append(user_id)
+    everyone = {pk for ids in assignees.values() for pk in ids}
+    everyone |= {pk for ids in coordinators.values() for pk in ids}
+    users = {user.pk: user for user in get_user_model().objects.filter(pk__in=everyone)}
     muted = set(
         UserProfile.muted_cases.through.objects.filter(
-            case_id=case.pk, userprofile__user_id__in=told_overdue
-        ).values_list("userprofile__user_id", flat=True)
+            case_id__in=case_ids, userprofile__user_id__in=everyone
+        ).values_list("case_id", "userprofile__user_id")
     )
-    existing = {
-        profile.user_id: profile for profile in UserProfile.objects.filter(user_id__in=told_overdue)
+    profiles = {
+        profile.user_id: profile for profile in UserProfile.objects.filter(user_id__in=everyone)
     }
+    visible = {
+        pk: set(access.cases_visible_to(user).filter(pk__in=case_ids).values_list("pk", flat=True))
+        for pk, user in users.items()
+        if user.is_active and user.email
+    }
+    return _Known(assignees, coordinators, users, muted, profiles, visible)
+
+
+def _recipients(deadline: Deadline, known: _Known | None = None) -> _Recipients:
+    known = known or _know([deadline])
+    case = deadline.case
+    assignees = known.assignees.get(deadline.pk, [])
+    coordinators = known.coordinators.get(case.lead_organization_id, [])
+    reminded = assignees or coordinators
+    told_overdue = list(dict.fromkeys([*assignees, *coordinators]))
+    muted = {user_id for case_id, user_id in known.muted if case_id == case.pk}
     excluded: dict[int, str] = {}
     profiles: dict[int, UserProfile] = {}
     for user_id in told_overdue:
-        user = users.get(user_id)
+        user = known.users.get(user_id)
         if user is None or not user.is_active:
             excluded[user_id] = _("The recipient's account is inactive.")
         elif not user.email:
             excluded[user_id] = _("The recipient has no email address.")
         elif user_id in muted:
             excluded[user_id] = _("The recipient muted this case.")
-        elif not access.cases_visible_to(user).filter(pk=case.pk).exists():
+        elif case.pk not in known.visible.get(user_id, set()):
             excluded[user_id] = _("The recipient can no longer see this case.")
         else:
-            profiles[user_id] = existing.get(user_id) or profile_get(user)
+            if user_id not in known.profiles:
+                known.profiles[user_id] = profile_get(user)
+            profiles[user_id] = known.profiles[user_id]
     reachable = [pk for pk in assignees if pk not in excluded or pk in muted]
     if assignees and not reachable:
         # Nobody assigned can be reached (left the organization, no email): the coordinators
@@ -180,92 +221,150 @@ def reminders_plan(*, deadline: Deadline, now: dt.datetime | None = None) -> Pla
       cancelled with the reason; cancelled rows wanted again are revived. Sent, failed and
       in-flight rows are records and are left alone. Nothing is deleted.
     """
+    return reminders_plan_many(deadlines=[deadline], now=now)
+
+
+def reminders_plan_many(*, deadlines: list[Deadline], now: dt.datetime | None = None) -> PlanResult:
+    """``reminders_plan`` for many deadlines at once (a development moving hundreds of them),
+    with the same outcome: what it reads and writes is batched, a few queries in all
+    instead of a few dozen per deadline."""
     now = now or timezone.now()
     result = PlanResult()
+    if not deadlines:
+        return result
     with transaction.atomic():
         # One planner per deadline at a time (the deadline's services hold this lock already).
-        Deadline.objects.select_for_update().filter(pk=deadline.pk).values_list("pk").first()
-        rows = {
-            (row.recipient_id, row.kind, row.point_on): row
-            for row in Reminder.objects.filter(deadline=deadline, kind__in=REMINDING)
-        }
-        recipients = None
-        points: dict[tuple, _Point] = {}
-        wanted: dict[tuple, dt.datetime] = {}  # key -> when the row should be due
-        keep: set[tuple] = set()  # past points whose existing rows stay as they are
-        if deadline.status == DeadlineStatus.OPEN:
-            recipients = _recipients(deadline)
-            points = {point.key: point for point in _points(deadline, recipients)}
-            passes_at = deadline_passes_at(deadline)
-            told = _last_told(deadline, rows.values())
-            latest_past: dict[tuple[int, str], _Point] = {}
-            for point in points.values():
-                if point.at > now:
-                    wanted[point.key] = _delivery_time(point, not_before=now, passes_at=passes_at)
-                    continue
-                keep.add(point.key)
-                group = (point.recipient_id, point.kind)
-                if group not in latest_past or point.at > latest_past[group].at:
-                    latest_past[group] = point
-            for point in latest_past.values():
-                if point.kind == ReminderKind.REMINDER and now >= passes_at:
-                    continue  # the deadline is over: the overdue notice speaks instead
-                last = told.get((point.recipient_id, point.kind))
-                if last is not None and last >= point.at:
-                    continue  # told since this point: a catch-up would say it twice
-                row = rows.get(point.key)
-                if row is None or row.status == ReminderStatus.CANCELLED:
-                    keep.discard(point.key)
-                    wanted[point.key] = _delivery_time(point, not_before=now, passes_at=passes_at)
-
-        new_rows = []
-        for key, when in wanted.items():
-            point = points[key]
-            row = rows.get(key)
-            if when <= now:
-                result.due_now += 1
-            if row is None:
-                new_rows.append(
-                    Reminder(
-                        deadline=deadline,
-                        recipient_id=point.recipient_id,
-                        kind=point.kind,
-                        point_on=point.point_on,
-                        days_before=point.days_before,
-                        digest=point.digest,
-                        scheduled_for=when,
-                        next_attempt_at=when,
-                    )
-                )
-                result.created += 1
-            elif row.status == ReminderStatus.CANCELLED:
-                _reschedule(row, when=when, digest=point.digest, revive=True, now=now)
-                result.created += 1
-            elif row.status == ReminderStatus.PENDING and (
-                row.scheduled_for != when or row.digest != point.digest
-            ):
-                _reschedule(row, when=when, digest=point.digest, revive=False, now=now)
-                result.rescheduled += 1
+        ids = sorted(d.pk for d in deadlines)
+        list(Deadline.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
+        all_rows: dict[int, dict[tuple, Reminder]] = {pk: {} for pk in ids}
+        for row in Reminder.objects.filter(deadline_id__in=ids, kind__in=REMINDING):
+            all_rows[row.deadline_id][(row.recipient_id, row.kind, row.point_on)] = row
+        open_ones = [d for d in deadlines if d.status == DeadlineStatus.OPEN]
+        known = _know(open_ones) if open_ones else None
+        delivered = _delivered([d.pk for d in open_ones])
+        new_rows: list[Reminder] = []
+        cancels: dict[str, list[int]] = {}
+        moves: list[tuple[Reminder, dt.datetime, bool, bool]] = []
+        for deadline in deadlines:
+            _plan_one(
+                deadline,
+                all_rows[deadline.pk],
+                known,
+                delivered.get(deadline.pk, []),
+                now,
+                result,
+                new_rows,
+                cancels,
+                moves,
+            )
         Reminder.objects.bulk_create(new_rows)
-
-        for key, row in rows.items():
-            if row.status != ReminderStatus.PENDING or key in wanted or key in keep:
-                continue
-            cancelled = Reminder.objects.filter(pk=row.pk, status=ReminderStatus.PENDING).update(
+        _reschedule_many(moves, now=now)
+        for reason, pks in cancels.items():
+            result.cancelled += Reminder.objects.filter(
+                pk__in=pks, status=ReminderStatus.PENDING
+            ).update(
                 status=ReminderStatus.CANCELLED,
-                cancelled_reason=cancel_reason(deadline, row, recipients)[:200],
+                cancelled_reason=reason,
                 next_attempt_at=None,  # no longer due (Reminder.next_attempt_at)
                 updated_at=now,
             )
-            result.cancelled += cancelled
         if result.due_now:
             transaction.on_commit(dispatch_soon)
     return result
 
 
-def _last_told(deadline: Deadline, rows) -> dict[tuple[int, str], dt.datetime]:
+def _delivered(deadline_ids: list[int]) -> dict[int, list[tuple]]:
+    """Rows already moved to the delivery log, per deadline: (recipient, kind, sent_at)."""
+    found: dict[int, list[tuple]] = {}
+    if not deadline_ids:
+        return found
+    for deadline_id, recipient_id, kind, sent_at in ReminderDelivery.objects.filter(
+        deadline_id__in=deadline_ids, kind__in=REMINDING
+    ).values_list("deadline_id", "recipient_id", "kind", "sent_at"):
+        found.setdefault(deadline_id, []).append((recipient_id, kind, sent_at))
+    return found
+
+
+def _plan_one(
+    deadline: Deadline,
+    rows: dict[tuple, Reminder],
+    known: _Known | None,
+    delivered: list[tuple],
+    now: dt.datetime,
+    result: PlanResult,
+    new_rows: list[Reminder],
+    cancels: dict[str, list[int]],
+    moves: list[tuple[Reminder, dt.datetime, bool, bool]],
+) -> None:
+    """What planning one deadline writes: new rows (``new_rows``), rows to cancel by reason
+    (``cancels``), rows to reschedule or revive (``moves``: row, when, digest, revive)."""
+    recipients = None
+    points: dict[tuple, _Point] = {}
+    wanted: dict[tuple, dt.datetime] = {}  # key -> when the row should be due
+    keep: set[tuple] = set()  # past points whose existing rows stay as they are
+    if deadline.status == DeadlineStatus.OPEN:
+        recipients = _recipients(deadline, known)
+        points = {point.key: point for point in _points(deadline, recipients)}
+        passes_at = deadline_passes_at(deadline)
+        told = _last_told(rows.values(), delivered)
+        latest_past: dict[tuple[int, str], _Point] = {}
+        for point in points.values():
+            if point.at > now:
+                wanted[point.key] = _delivery_time(point, not_before=now, passes_at=passes_at)
+                continue
+            keep.add(point.key)
+            group = (point.recipient_id, point.kind)
+            if group not in latest_past or point.at > latest_past[group].at:
+                latest_past[group] = point
+        for point in latest_past.values():
+            if point.kind == ReminderKind.REMINDER and now >= passes_at:
+                continue  # the deadline is over: the overdue notice speaks instead
+            last = told.get((point.recipient_id, point.kind))
+            if last is not None and last >= point.at:
+                continue  # told since this point: a catch-up would say it twice
+            row = rows.get(point.key)
+            if row is None or row.status == ReminderStatus.CANCELLED:
+                keep.discard(point.key)
+                wanted[point.key] = _delivery_time(point, not_before=now, passes_at=passes_at)
+
+    for key, when in wanted.items():
+        point = points[key]
+        row = rows.get(key)
+        if when <= now:
+            result.due_now += 1
+        if row is None:
+            new_rows.append(
+                Reminder(
+                    deadline=deadline,
+                    recipient_id=point.recipient_id,
+                    kind=point.kind,
+                    point_on=point.point_on,
+                    days_before=point.days_before,
+                    digest=point.digest,
+                    scheduled_for=when,
+                    next_attempt_at=when,
+                )
+            )
+            result.created += 1
+        elif row.status == ReminderStatus.CANCELLED:
+            moves.append((row, when, point.digest, True))
+            result.created += 1
+        elif row.status == ReminderStatus.PENDING and (
+            row.scheduled_for != when or row.digest != point.digest
+        ):
+            moves.append((row, when, point.digest, False))
+            result.rescheduled += 1
+
+    for key, row in rows.items():
+        if row.status != ReminderStatus.PENDING or key in wanted or key in keep:
+            continue
+        reason = cancel_reason(deadline, row, recipients)[:200]
+        cancels.setdefault(reason, []).append(row.pk)
+
+
+def _last_told(rows, delivered: list[tuple]) -> dict[tuple[int, str], dt.datetime]:
     """When each (recipient, kind) was last told about the deadline: rows sent or in flight,
-    and rows already moved to the delivery log."""
+    and rows already moved to the delivery log (``delivered``)."""
     told: dict[tuple[int, str], dt.datetime] = {}
 
     def note(key: tuple[int, str], when: dt.datetime | None) -> None:
@@ -277,29 +376,32 @@ def _last_told(deadline: Deadline, rows) -> dict[tuple[int, str], dt.datetime]:
             note((row.recipient_id, row.kind), row.sent_at)
         elif row.status == ReminderStatus.SENDING:
             note((row.recipient_id, row.kind), row.claimed_at)
-    for recipient_id, kind, sent_at in ReminderDelivery.objects.filter(
-        deadline=deadline, kind__in=REMINDING
-    ).values_list("recipient_id", "kind", "sent_at"):
+    for recipient_id, kind, sent_at in delivered:
         note((recipient_id, kind), sent_at)
     return told
 
 
-def _reschedule(row: Reminder, *, when: dt.datetime, digest: bool, revive: bool, now) -> None:
-    changes = {"scheduled_for": when, "digest": digest, "updated_at": now}
-    if revive:
-        changes.update(
-            status=ReminderStatus.PENDING,
-            attempts=0,
-            next_attempt_at=when,
-            cancelled_reason="",
-            last_error="",
-        )
-        expected = ReminderStatus.CANCELLED
-    else:
-        expected = ReminderStatus.PENDING
-        if row.attempts == 0:
+def _reschedule_many(moves: list[tuple[Reminder, dt.datetime, bool, bool]], *, now) -> None:
+    """Reschedule (or revive) rows, grouped by their new time and digest: one UPDATE per
+    group (a moved deadline's points share their times), each still guarded by the status
+    the row was read with."""
+    groups: dict[tuple, list[Reminder]] = {}
+    for row, when, digest, revive in moves:
+        fresh = revive or row.attempts == 0  # next_attempt_at follows; a retry keeps its own
+        groups.setdefault((when, digest, revive, fresh), []).append(row)
+    for (when, digest, revive, fresh), rows in groups.items():
+        changes = {"scheduled_for": when, "digest": digest, "updated_at": now}
+        if revive:
+            changes.update(
+                status=ReminderStatus.PENDING,
+                attempts=0,
+                cancelled_reason="",
+                last_error="",
+            )
+        if fresh:
             changes["next_attempt_at"] = when
-    Reminder.objects.filter(pk=row.pk, status=expected).update(**changes)
+        expected = ReminderStatus.CANCELLED if revive else ReminderStatus.PENDING
+        Reminder.objects.filter(pk__in=[row.pk for row in rows], status=expected).update(**changes)
 
 
 def reminders_replan_open(*, now: dt.datetime | None = None, chunk: int = 200) -> int:
