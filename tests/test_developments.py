@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from cases import services
 from cases.models import (
+    Case,
     CaseShare,
     Deadline,
     DeadlineKind,
@@ -23,6 +24,7 @@ from cases.models import (
 )
 from cases.selectors.timeline import case_timeline
 from cases.services import developments
+from cases.services.deadlines import next_deadline_of
 from cases.tasks import send_deadline_move_notices
 from tests import factories
 
@@ -508,3 +510,27 @@ def test_a_window_opening_after_the_new_date_is_not_moved_but_listed(frozen, lea
     assert [line.deadline for line in preview.blocked] == [window] and not preview.movable
     with pytest.raises(ValidationError):
         _move(development, coordinator)
+
+
+def _stored_next_deadline(case_id):
+    case = Case.objects.get(pk=case_id)
+    return case.next_deadline_on, case.next_deadline_precision
+
+
+@pytest.mark.django_db
+def test_the_case_lists_next_deadline_follows_a_move_and_its_undo(exchange, coordinator):
+    """The case list sorts and shows the case's stored next deadline (Case.next_deadline_on):
+    a bulk move and its undo keep it equal to the live computation on every case."""
+    development, window = exchange["development"], exchange["other_window"]
+    developments.development_link_case(development=development, case=window.case, by=coordinator)
+    assert _stored_next_deadline(window.case_id) == (APRIL, "month")
+
+    move = _move(development, coordinator)
+    assert _stored_next_deadline(window.case_id) == (MARCH_15, "day")
+    for case_id in Case.objects.values_list("pk", flat=True):
+        assert _stored_next_deadline(case_id) == next_deadline_of(case_id)
+
+    developments.deadline_move_undo(move=move, by=coordinator)
+    assert _stored_next_deadline(window.case_id) == (APRIL, "month")
+    for case_id in Case.objects.values_list("pk", flat=True):
+        assert _stored_next_deadline(case_id) == next_deadline_of(case_id)

@@ -81,6 +81,43 @@ def case_refresh_next_deadline(*, case_id: int) -> bool:
     return bool(changed)
 
 
+def cases_refresh_next_deadlines(*, case_ids: list[int]) -> int:
+    """``case_refresh_next_deadline`` for many cases at once (a development moving hundreds of
+    deadlines, the rebuild command): a few statements in all. Returns how many changed.
+    Run inside the caller's transaction."""
+    # The cases first, locked: a deadline service changing one of them meanwhile waits (its
+    # refresh updates the case row), or has committed before we read.
+    stored = list(
+        Case.objects.select_for_update()
+        .filter(pk__in=case_ids)
+        .order_by("pk")
+        .values_list("pk", "next_deadline_on", "next_deadline_precision")
+    )
+    soonest: dict[int, tuple[dt.date, str]] = {}
+    rows = (
+        Deadline.objects.filter(case_id__in=case_ids, status=DeadlineStatus.OPEN)
+        .order_by("case_id", "-due_on", "-id")
+        .values_list("case_id", "due_on", "due_precision")
+    )
+    for case_id, due_on, precision in rows:
+        soonest[case_id] = (due_on, precision)  # the last one per case is the earliest
+    stale = {
+        pk: soonest.get(pk, (None, ""))
+        for pk, on, precision in stored
+        if (on, precision) != soonest.get(pk, (None, ""))
+    }
+    # Derived columns outside the case's history (see case_refresh_next_deadline): a plain
+    # bulk update of these two columns alone, one statement.
+    Case.objects.bulk_update(
+        [
+            Case(pk=pk, next_deadline_on=due_on, next_deadline_precision=precision)
+            for pk, (due_on, precision) in stale.items()
+        ],
+        ["next_deadline_on", "next_deadline_precision"],
+    )
+    return len(stale)
+
+
 def cases_rebuild_next_deadlines(*, batch_size: int = 2000) -> tuple[int, int]:
     """Recompute ``Case.next_deadline_on`` of every case: (cases looked at, cases changed).
     Idempotent: a second run changes nothing."""
@@ -89,39 +126,8 @@ def cases_rebuild_next_deadlines(*, batch_size: int = 2000) -> tuple[int, int]:
     ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
     changed = 0
     for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
         with transaction.atomic():
-            # The cases first, locked: a deadline service changing one of them meanwhile
-            # waits (its refresh updates the case row), or has committed before we read.
-            stored = list(
-                Case.objects.select_for_update()
-                .filter(pk__in=chunk)
-                .order_by("pk")
-                .values_list("pk", "next_deadline_on", "next_deadline_precision")
-            )
-            soonest: dict[int, tuple[dt.date, str]] = {}
-            rows = (
-                Deadline.objects.filter(case_id__in=chunk, status=DeadlineStatus.OPEN)
-                .order_by("case_id", "-due_on", "-id")
-                .values_list("case_id", "due_on", "due_precision")
-            )
-            for case_id, due_on, precision in rows:
-                soonest[case_id] = (due_on, precision)  # the last one per case is the earliest
-            stale = {
-                pk: soonest.get(pk, (None, ""))
-                for pk, on, precision in stored
-                if (on, precision) != soonest.get(pk, (None, ""))
-            }
-            # Derived columns outside the case's history (see case_refresh_next_deadline): a
-            # plain bulk update of these two columns alone, one statement per batch.
-            Case.objects.bulk_update(
-                [
-                    Case(pk=pk, next_deadline_on=due_on, next_deadline_precision=precision)
-                    for pk, (due_on, precision) in stale.items()
-                ],
-                ["next_deadline_on", "next_deadline_precision"],
-            )
-        changed += len(stale)
+            changed += cases_refresh_next_deadlines(case_ids=ids[start : start + batch_size])
     return len(ids), changed
 
 

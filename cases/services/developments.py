@@ -46,6 +46,7 @@ from cases.models.dates import format_fuzzy_date, period_end, period_start
 from cases.selectors import developments as selectors
 
 from . import plausibility
+from .deadlines import cases_refresh_next_deadlines
 from .reminders import reminders_plan_many
 from .timeline import timeline_touch
 from .transitions import clean_reason, save_tracked
@@ -265,7 +266,9 @@ def _write_dates(
         TimelineEntry.objects.filter(kind=TimelineEntry.Kind.DEADLINE, deadline_id__in=pks).update(
             happened_on=on, precision=precision, recorded_at=now
         )
-    timeline_touch(case_ids=sorted({d.case_id for d in deadlines}))
+    case_ids = sorted({d.case_id for d in deadlines})
+    cases_refresh_next_deadlines(case_ids=case_ids)  # the case list's next deadline
+    timeline_touch(case_ids=case_ids)
     reminders_plan_many(deadlines=deadlines, now=now)
     mark = Deadline.history.filter(id__in=ids).aggregate(mark=Max("history_id"))["mark"]
     return mark or 0

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0019_api_tokens'),
+        ('cases', '0022_reminder_due_time_cleared'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
