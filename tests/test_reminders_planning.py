@@ -403,10 +403,16 @@ def test_a_changed_time_zone_is_picked_up_by_the_replan_sweep(frozen, case, coor
 def test_a_due_reminder_is_enqueued_only_after_commit(
     frozen, case, coordinator, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from cases import tasks
+    from advocacy.celery import app
 
     calls = []
-    monkeypatch.setattr(tasks.dispatch_due_reminders, "delay", lambda: calls.append("dispatch"))
+    monkeypatch.setattr(
+        app,
+        "send_task",
+        lambda name, *a, **kw: (
+            calls.append("dispatch") if name == "cases.dispatch_due_reminders" else None
+        ),
+    )
     frozen(moment(2026, 1, 6, 9))  # the 3-day point has passed: one reminder is due at once
     with django_capture_on_commit_callbacks(execute=True):
         factories.make_deadline(
@@ -419,10 +425,16 @@ def test_a_due_reminder_is_enqueued_only_after_commit(
 def test_nothing_is_enqueued_when_nothing_is_due(
     frozen, case, coordinator, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from cases import tasks
+    from advocacy.celery import app
 
     calls = []
-    monkeypatch.setattr(tasks.dispatch_due_reminders, "delay", lambda: calls.append("dispatch"))
+    monkeypatch.setattr(
+        app,
+        "send_task",
+        lambda name, *a, **kw: (
+            calls.append("dispatch") if name == "cases.dispatch_due_reminders" else None
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         factories.make_deadline(
             case=case, by=coordinator, due_on=dt.date(2026, 1, 20), assignees=[coordinator]
