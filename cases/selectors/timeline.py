@@ -8,9 +8,9 @@ from django.utils.translation import get_language
 
 from cases.models import (
     Case,
-    Development,
     Deadline,
     DeadlineStatus,
+    Development,
     Event,
     Petition,
     PetitionRequest,
