@@ -937,6 +937,8 @@ class AlertCloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept on record with your name and the time."),
     )
+
+
 # --- Developments (issue 17) ------------------------------------------------------------------
 class DevelopmentForm(ConfirmMixin, forms.ModelForm):
     class Meta:

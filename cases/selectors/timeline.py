@@ -358,9 +358,7 @@ def _entry_lists(
     [values]}, each list in the models' order."""
     parts = []
     if development_ids:
-        through = Development.authorities.through.objects.filter(
-            development_id__in=development_ids
-        )
+        through = Development.authorities.through.objects.filter(development_id__in=development_ids)
         parts.append(
             _listed(
                 through,
