@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand
 from cases.services import reminders
 
 
-def _positive(value: str) -> int:
+def positive_number(value: str) -> int:
+    """argparse type of the reminder commands' counts (send_due_reminders uses it too)."""
     try:
         number = int(value)
     except ValueError:
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--batch-size",
-            type=_positive,
+            type=positive_number,
             default=1000,
             help="Rows moved or deleted per transaction (default 1000).",
         )

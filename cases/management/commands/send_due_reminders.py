@@ -17,16 +17,6 @@ from cases.services import reminders
 from cases.services.reminders import delivery
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError(value)
-    return number
-
-
 class Command(BaseCommand):
     help = "Send the reminder emails that are due now (one dispatch round), then exit."
 
@@ -45,13 +35,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--batch-size",
-            type=_positive,
+            type=prune_reminders.positive_number,
             default=delivery.BATCH_SIZE,
             help=f"Emails sent per SMTP connection (default {delivery.BATCH_SIZE}).",
         )
         parser.add_argument(
             "--time-budget",
-            type=_positive,
+            type=prune_reminders.positive_number,
             default=int(delivery.TIME_BUDGET.total_seconds()),
             help="Stop claiming new reminders after this many seconds (default "
             f"{int(delivery.TIME_BUDGET.total_seconds())}); the next run carries on.",
