@@ -349,6 +349,19 @@ def _listed(
     ).values_list("l_owner", "l_tag", "l_a", "l_b", "l_text", "l_n1", "l_n2")
 
 
+def _named(queryset, owner: str, tag: str, relation: str) -> QuerySet:
+    """``_listed`` for a list of organizations or authorities (``relation``), by name."""
+    return _listed(
+        queryset,
+        owner,
+        tag,
+        f"{relation}__name",
+        f"{relation}__short_name",
+        text=f"{relation}__name",
+        numbers=(f"{relation}_id",),
+    )
+
+
 def _entry_lists(
     event_ids: list[int], petition_ids: list[int], development_ids: list[int] = ()
 ) -> dict[tuple[str, int], list]:
@@ -359,17 +372,7 @@ def _entry_lists(
     parts = []
     if development_ids:
         through = Development.authorities.through.objects.filter(development_id__in=development_ids)
-        parts.append(
-            _listed(
-                through,
-                "development_id",
-                "development_authorities",
-                "authority__name",
-                "authority__short_name",
-                text="authority__name",
-                numbers=("authority_id",),
-            )
-        )
+        parts.append(_named(through, "development_id", "development_authorities", "authority"))
     if event_ids:
         through = Event.prisoners.through.objects.filter(event_id__in=event_ids)
         parts.append(
@@ -384,42 +387,12 @@ def _entry_lists(
             )
         )
         through = Event.authorities.through.objects.filter(event_id__in=event_ids)
-        parts.append(
-            _listed(
-                through,
-                "event_id",
-                "authorities",
-                "authority__name",
-                "authority__short_name",
-                text="authority__name",
-                numbers=("authority_id",),
-            )
-        )
+        parts.append(_named(through, "event_id", "authorities", "authority"))
         through = Event.organizations.through.objects.filter(event_id__in=event_ids)
-        parts.append(
-            _listed(
-                through,
-                "event_id",
-                "organizations",
-                "organization__name",
-                "organization__short_name",
-                text="organization__name",
-                numbers=("organization_id",),
-            )
-        )
+        parts.append(_named(through, "event_id", "organizations", "organization"))
     if petition_ids:
         through = Petition.filed_by.through.objects.filter(petition_id__in=petition_ids)
-        parts.append(
-            _listed(
-                through,
-                "petition_id",
-                "filed_by",
-                "organization__name",
-                "organization__short_name",
-                text="organization__name",
-                numbers=("organization_id",),
-            )
-        )
+        parts.append(_named(through, "petition_id", "filed_by", "organization"))
         requests = PetitionRequest.objects.filter(petition_id__in=petition_ids).order_by()
         parts.append(
             _listed(
