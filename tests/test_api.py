@@ -243,6 +243,33 @@ def test_timeline_cursor_pages_through_every_entry_once(api, case, editor):
     assert titles[0] == "Visit 7" and titles[-1] == "Visit 1"
 
 
+def test_timeline_development_entry_names_its_development(api, case, editor, coordinator):
+    from cases.services import developments
+
+    development = developments.development_create(
+        by=coordinator,
+        owner=case.lead_organization,
+        title="Exchange set for 15 March",
+        kind="exchange_announced",
+        happened_on=dt.date(2026, 1, 9),
+    )
+    developments.development_link_case(development=development, case=case, by=coordinator)
+    api.token = token_for(editor)
+    results = api.get(reverse("api:case-timeline", args=[case.pk]) + "?kind=development").json()[
+        "results"
+    ]
+    assert [e["kind"] for e in results] == ["development"]
+    assert results[0]["development"] == {"id": development.pk, "title": "Exchange set for 15 March"}
+    # Other entries say null.
+    services.event_log(
+        case=case, by=editor, kind="visit", title="Visit", occurred_on=dt.date(2026, 1, 10)
+    )
+    event = api.get(reverse("api:case-timeline", args=[case.pk]) + "?kind=event").json()["results"][
+        0
+    ]
+    assert event["development"] is None
+
+
 def test_timeline_etag_and_bad_cursor(api, case, editor):
     api.token = token_for(editor)
     url = reverse("api:case-timeline", args=[case.pk])

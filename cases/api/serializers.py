@@ -425,6 +425,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
     petition = serializers.SerializerMethodField()
     deadline = serializers.SerializerMethodField()
     document = serializers.SerializerMethodField()
+    development = serializers.SerializerMethodField()
 
     class Meta:
         model = TimelineEntry
@@ -446,6 +447,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
             "petition",
             "deadline",
             "document",
+            "development",
         ]
 
     @staticmethod
@@ -472,6 +474,13 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
     @extend_schema_field(RefSerializer(allow_null=True))
     def get_document(self, entry):
         return self._ref(entry.document)
+
+    @extend_schema_field(RefSerializer(allow_null=True))
+    def get_development(self, entry):
+        """Which development a ``development`` entry is about (readable by whoever reads
+        this case: a development is seen through any case it is linked to)."""
+        link = entry.development_link
+        return None if link is None else self._ref(link.development)
 
 
 class TimelinePageSerializer(serializers.Serializer):
