@@ -293,6 +293,35 @@ def test_the_viewer_and_outsider_may_not_tick(client, world, editor, viewer, out
     assert not AlertCheck.objects.get(item="contact_icrc").done
 
 
+def test_the_api_lists_open_alerts_by_code_with_their_checklist(
+    client, world, editor, viewer, outsider
+):
+    from cases.services.tokens import api_token_create
+
+    def token(user):
+        return api_token_create(
+            user=user, name="t", scope="read", expires_on=dt.date.today() + dt.timedelta(days=9)
+        )[1]
+
+    url = reverse("api:case-alerts", args=[world["case"].pk])
+    _raise_risk(world, editor)
+    check = AlertCheck.objects.get(item="contact_icrc")
+    alerts.alert_check_set(check=check, done=True, by=editor)
+    response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token(viewer)}")
+    assert response.status_code == 200
+    [alert] = response.json()
+    assert alert["kind"] == AlertKind.IMMINENT_RISK and alert["raised_by"] == "editor"
+    assert alert["person"]["code"] == "POW-A"
+    assert LEGAL_NAME not in response.content.decode()
+    first = alert["checks"][0]
+    assert (first["item"], first["done"], first["done_by"]) == ("contact_icrc", True, "editor")
+    assert [c["done"] for c in alert["checks"][1:]] == [False] * (len(alert["checks"]) - 1)
+    # Closed alerts are gone; the outsider gets nothing.
+    alerts.alert_close(alert=Alert.objects.get(), by=editor, reason="Handled")
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {token(viewer)}").json() == []
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {token(outsider)}").status_code == 404
+
+
 def test_refused_for_good_fails_without_retry(world, editor, smtp_server):
     _raise_risk(world, editor)
     smtp_server.handler.refuse_rcpt = {editor.email: "550 5.1.1 No such user"}

@@ -134,6 +134,7 @@ API_POLICIES = {
     "api:case-events": (lambda w: {"pk": w["case"].pk}, API_READ, API_WRITE),
     "api:case-deadlines": (lambda w: {"pk": w["case"].pk}, API_READ, API_WRITE),
     "api:case-documents": (lambda w: {"pk": w["case"].pk}, API_READ, API_UPLOAD),
+    "api:case-alerts": (lambda w: {"pk": w["case"].pk}, API_READ, API_NOT_ALLOWED),
     "api:person-detail": (lambda w: {"pk": w["prisoner"].pk}, API_READ, API_NOT_ALLOWED),
     "api:petition-detail": (lambda w: {"pk": w["petition"].pk}, API_READ, API_NOT_ALLOWED),
     "api:petition-status": (lambda w: {"pk": w["petition"].pk}, API_NOT_ALLOWED, API_WRITE),

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import (
+    AlertCheck,
     Authority,
     Case,
     CaseStatus,
@@ -413,6 +414,32 @@ class DocumentInput(serializers.Serializer):
 
 
 # --- Timeline ----------------------------------------------------------------------------------
+class AlertCheckSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True)
+    done_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AlertCheck
+        fields = ["item", "label", "done", "done_by", "done_at"]
+
+
+class AlertSerializer(serializers.Serializer):
+    """An open urgent alert (``selectors.alerts.AlertView``): its person by code only, as on
+    the case page, and its checklist in order."""
+
+    id = serializers.IntegerField(source="alert.pk")
+    kind = serializers.CharField(source="alert.kind")
+    person = PersonRefSerializer(source="alert.prisoner")
+    raised_by = serializers.SerializerMethodField()
+    raised_at = serializers.DateTimeField(source="alert.raised_at")
+    reason = serializers.CharField(source="alert.reason")
+    checks = AlertCheckSerializer(many=True)
+
+    def get_raised_by(self, view) -> str | None:
+        user = view.alert.raised_by
+        return None if user is None else user.get_username()
+
+
 class RefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()

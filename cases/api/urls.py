@@ -47,6 +47,7 @@ v1 = [
     path("cases/<int:pk>/events/", views.CaseEvents.as_view(), name="case-events"),
     path("cases/<int:pk>/deadlines/", views.CaseDeadlines.as_view(), name="case-deadlines"),
     path("cases/<int:pk>/documents/", views.CaseDocuments.as_view(), name="case-documents"),
+    path("cases/<int:pk>/alerts/", views.CaseAlerts.as_view(), name="case-alerts"),
     path("people/<int:pk>/", views.PersonDetail.as_view(), name="person-detail"),
     path("petitions/<int:pk>/", views.PetitionDetail.as_view(), name="petition-detail"),
     path(

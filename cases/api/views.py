@@ -49,6 +49,7 @@ from cases.models import (
     PetitionRequest,
     TimelineEntry,
 )
+from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.cases import case_list, cases_as_listed, counted_page
 from cases.views.deadlines import _fields as deadline_fields
@@ -398,6 +399,16 @@ class CasePeople(ApiView):
         case = access.get_case_for(request.user, pk)
         people = case.prisoners.order_by("code", "id")
         return Response(s.PersonRefSerializer(people, many=True).data)
+
+
+class CaseAlerts(ApiView):
+    """The case's open urgent alerts with their checklists (the red banner of the case page).
+    Ticking and closing are done on the case page."""
+
+    @extend_schema(responses=s.AlertSerializer(many=True))
+    def get(self, request, pk):
+        case = access.get_case_for(request.user, pk)
+        return Response(s.AlertSerializer(alert_selectors.open_alerts(case), many=True).data)
 
 
 class PersonDetail(ApiView):
