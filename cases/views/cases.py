@@ -30,6 +30,7 @@ from cases.models import CASE_TRANSITIONS, CaseShare
 from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
+from cases.selectors.case_page import case_page_state
 from cases.selectors.cases import case_list_page, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
@@ -389,6 +390,13 @@ def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict
     missing = [name for name in PAGE_PARTS if keys[name] not in cached]
     if missing:
         pinned = timeline_selectors.pinned_deadlines(case, today=today)
+        # The header shows the lead organization and the shares: read here, not in the
+        # template (get_case_and_level loads the case alone).
+        prefetch_related_objects(
+            [case],
+            "lead_organization",
+            Prefetch("shares", CaseShare.objects.select_related("organization")),
+        )
         data = {
             **context,
             "shares": case.shares.all(),
@@ -416,19 +424,19 @@ def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict
 
 @require_safe
 def case_detail(request, pk):
-    case = access.get_case_for(request.user, pk)
-    # One query for the shares, read by the access level and shown in the header.
-    prefetch_related_objects(
-        [case], Prefetch("shares", CaseShare.objects.select_related("organization"))
-    )
-    level = access.case_level(request.user, case)
+    # The case and what the reader may do on it, in one query (the reader's memberships and
+    # the case's shares with their organizations).
+    case, level = access.get_case_and_level(request.user, pk)
     today = timezone.localdate()
     # Only the case page itself is logged, not its partial refreshes; repeated views in one
     # session are counted beside the session's first (cases/services/audit.py).
     services.case_view_record(
         user=request.user, case=case, session_sid=team_services.session_sid(request)
     )
-    versions = timeline_selectors.case_page_versions(case)
+    # The versions of the page's parts and the reader's flags, in one query; the failed
+    # reminders and the open alerts are read only when there are some.
+    state = case_page_state(case, request.user)
+    versions = state.versions
     timeline = _timeline_context(
         request, case, can_edit=level >= Level.EDIT, version=versions["timeline"]
     )
@@ -440,15 +448,17 @@ def case_detail(request, pk):
         "can_manage": level >= Level.MANAGE,
         # Reminders the outbox gave up on: shown to those who may act, never cached.
         "failed_reminders": (
-            list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
+            list(reminders_failed_for_case(case)[:20])
+            if level >= Level.EDIT and state.has_failed_reminders
+            else []
         ),
         "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Open urgent alerts and their checklists: never cached (ticks show at once).
-        "alerts": alert_selectors.open_alerts(case),
+        "alerts": alert_selectors.open_alerts(case) if state.has_open_alerts else [],
         # Outside the cached parts: one's own choice, with a form.
-        "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
+        "muted": state.muted,
     }
     context.update(_page_parts(case, context, versions=versions, today=today))
     return render(request, "cases/case_detail.html", context)
@@ -457,8 +467,7 @@ def case_detail(request, pk):
 @require_safe
 def case_timeline(request, pk):
     """The timeline alone: htmx "load more" and filter changes, or a plain page without JS."""
-    case = access.get_case_for(request.user, pk)
-    level = access.case_level(request.user, case)
+    case, level = access.get_case_and_level(request.user, pk)
     context = _timeline_context(request, case, can_edit=level >= Level.EDIT)
     if request.htmx:
         return HttpResponse(context["timeline_html"])
