@@ -195,3 +195,65 @@ def test_the_team_link_follows_a_role_change_at_once(client, coordinator, lead_o
     membership.role = "editor"
     membership.save()  # as in the admin, or by another coordinator
     assert f'href="{team}"' not in client.get(settings_url).content.decode()
+
+
+def _token_in(page: str, action: str) -> str:
+    """The CSRF token of the form posting to ``action`` on the page."""
+    import re
+
+    form = page[page.index(f'action="{action}"') :]
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+
+
+def test_the_kept_timeline_block_carries_each_readers_own_csrf_token(case, editor, lead_org):
+    """The timeline block (with the quick-add form) is rendered once and kept; the second
+    editor's copy must carry their own CSRF token, which Django accepts, and no placeholder."""
+    from django.test import Client
+
+    from cases.views.cases import _csrf_placeholder
+
+    other = factories.member(lead_org, "editor", username="other-editor")
+    url = reverse("cases:case-detail", args=[case.pk])
+    add = reverse("cases:event-create", args=[case.pk])
+    first = Client(enforce_csrf_checks=True)
+    first.force_login(editor)
+    first_page = first.get(url).content.decode()
+    second = Client(enforce_csrf_checks=True)
+    second.force_login(other)
+    page = second.get(url).content.decode()
+    assert _csrf_placeholder() not in page and _csrf_placeholder() not in first_page
+    token = _token_in(page, add)
+    response = second.post(
+        add,
+        {
+            "csrfmiddlewaretoken": token,
+            "quick": "1",
+            "kind": "visit",
+            "occurred_on": "2026-01-05",
+            "occurred_on_precision": "day",
+            "title": "Quick visit",
+        },
+    )
+    assert response.status_code == 302
+    assert case.events.filter(title="Quick visit", created_by=other).exists()
+
+
+@pytest.mark.parametrize("reader", ["viewer", "partner"])
+def test_an_editors_kept_timeline_block_never_reaches_a_reader(
+    shared_case, coordinator, reader, request, client
+):
+    """The quick-add form is for those who may edit: a block kept for an editor must not be
+    served to a viewer, nor to a partner whose share is read-only, and the other way round."""
+    from cases.models import CaseShare
+
+    CaseShare.objects.filter(case=shared_case).update(level="read")
+    reader = request.getfixturevalue(reader)
+    url = reverse("cases:case-detail", args=[shared_case.pk])
+    add = reverse("cases:event-create", args=[shared_case.pk])
+    client.force_login(coordinator)
+    assert add in client.get(url).content.decode()
+    client.force_login(reader)
+    assert add not in client.get(url).content.decode()
+    assert add not in client.get(url).content.decode()  # seen again
+    client.force_login(coordinator)
+    assert add in client.get(url).content.decode()

@@ -5,10 +5,12 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -461,7 +463,40 @@ def case_detail(request, pk):
         "muted": state.muted,
     }
     context.update(_page_parts(case, context, versions=versions, today=today))
+    context["timeline_block_html"] = _timeline_block_html(request, context, today=today)
     return render(request, "cases/case_detail.html", context)
+
+
+def _csrf_placeholder() -> str:
+    """What stands for the reader's CSRF token in a kept copy of a form: derived from the
+    secret key, so the same in every process (a shared cache) and not guessable (a title
+    typed to look like it would otherwise become the reader's token on their own page)."""
+    return "csrf-" + salted_hmac("cases.views.cases.csrf", "placeholder").hexdigest()
+
+
+def _timeline_block_html(request, context: dict, *, today) -> str:
+    """The timeline block (the quick-add form, the filters, the entries): the largest part
+    of the page to render, kept under everything it shows.
+
+    The key is the timeline's (``_timeline_context``: the case, its version, the reader's
+    language, time zone and edit rights, the filters and page) and today's date (the form's
+    default day). Its one per-reader value, the CSRF token, is kept as a placeholder and
+    replaced by the reader's own token on every request.
+    """
+    key = "case-page:timeline-block:" + _key(context["timeline_key"], today)
+    placeholder = _csrf_placeholder()
+
+    def render_block() -> str:
+        return str(
+            render_to_string(
+                "cases/partials/timeline_block.html", {**context, "csrf_token": placeholder}
+            )
+        )
+
+    html = cache.get_or_set(key, render_block, PART_CACHE_SECONDS)
+    # Rendered by the template engine, which escaped everything it put in; the token is
+    # Django's own (letters and digits).
+    return mark_safe(html.replace(placeholder, get_token(request)))  # noqa: S308
 
 
 @require_safe
