@@ -474,6 +474,19 @@ def _csrf_placeholder() -> str:
     return "csrf-" + salted_hmac("cases.views.cases.csrf", "placeholder").hexdigest()
 
 
+def _quick_event_fields_html(today) -> str:
+    """The quick-add form's fields, empty but for today's date: the same on every case, so
+    kept per language and day (rendering them was most of a timeline block)."""
+    key = f"case-page:quick-event-fields:{get_language()}:{today.isoformat()}"
+
+    def render_fields() -> str:
+        form = QuickEventForm(initial={"occurred_on": today})
+        return str(render_to_string("cases/partials/quick_event_fields.html", {"form": form}))
+
+    # Rendered by the template engine, which escaped everything it put in.
+    return mark_safe(cache.get_or_set(key, render_fields, PART_CACHE_SECONDS))  # noqa: S308
+
+
 def _timeline_block_html(request, context: dict, *, today) -> str:
     """The timeline block (the quick-add form, the filters, the entries): the largest part
     of the page to render, kept under everything it shows.
@@ -487,11 +500,10 @@ def _timeline_block_html(request, context: dict, *, today) -> str:
     placeholder = _csrf_placeholder()
 
     def render_block() -> str:
-        return str(
-            render_to_string(
-                "cases/partials/timeline_block.html", {**context, "csrf_token": placeholder}
-            )
-        )
+        block = {**context, "csrf_token": placeholder}
+        if context["can_edit"]:
+            block["quick_event_fields_html"] = _quick_event_fields_html(today)
+        return str(render_to_string("cases/partials/timeline_block.html", block))
 
     html = cache.get_or_set(key, render_block, PART_CACHE_SECONDS)
     # Rendered by the template engine, which escaped everything it put in; the token is
