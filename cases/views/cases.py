@@ -454,7 +454,6 @@ def case_detail(request, pk):
             if level >= Level.EDIT and state.has_failed_reminders
             else []
         ),
-        "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Open urgent alerts and their checklists: never cached (ticks show at once).
@@ -502,6 +501,7 @@ def _timeline_block_html(request, context: dict, *, today) -> str:
     def render_block() -> str:
         block = {**context, "csrf_token": placeholder}
         if context["can_edit"]:
+            block["quick_event_form"] = QuickEventForm(initial={"occurred_on": today})
             block["quick_event_fields_html"] = _quick_event_fields_html(today)
         return str(render_to_string("cases/partials/timeline_block.html", block))
 
