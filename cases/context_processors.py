@@ -1,16 +1,41 @@
 from django.conf import settings
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+
+# Whether the reader runs a team (the menu's "Team" link) is read once and kept in the session
+# instead of a query on every page. A change of membership made through the application drops
+# it from the user's open sessions at once (post_save/post_delete of a membership,
+# cases.services.team.on_two_factor_changed); RUNS_A_TEAM_TTL only bounds a change made around
+# the application (SQL, QuerySet.update). Not a security matter: the team pages check the
+# reader's role themselves (access.get_team_for); the link only shows the way.
+RUNS_A_TEAM_TTL = 15 * 60
+RUNS_A_TEAM_SESSION_KEY = "runs_a_team"
+
+
+def runs_a_team(request) -> bool:
+    """Whether request.user coordinates an organization, from the session if fresh."""
+    from cases.access import organizations_coordinated_by
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:  # sees every organization: asked live, like staff status
+        return organizations_coordinated_by(user).exists()
+    session = getattr(request, "session", None)
+    now = timezone.now().timestamp()
+    kept = session.get(RUNS_A_TEAM_SESSION_KEY) if session is not None else None
+    if isinstance(kept, list) and len(kept) == 2 and 0 <= now - kept[1] < RUNS_A_TEAM_TTL:
+        return bool(kept[0])
+    runs = organizations_coordinated_by(user).exists()
+    if session is not None:
+        session[RUNS_A_TEAM_SESSION_KEY] = [runs, now]
+    return runs
 
 
 def navigation(request):
     """What the page frame needs: the languages to switch between, and whether the user runs
     a team (read only when the menu is drawn)."""
     user = getattr(request, "user", None)
-
-    def runs_a_team() -> bool:
-        from cases.access import organizations_coordinated_by
-
-        return user is not None and organizations_coordinated_by(user).exists()
 
     def may_add_authority() -> bool:
         from cases.access import may_edit_authorities
@@ -31,6 +56,6 @@ def navigation(request):
     return {
         "LANGUAGE_CHOICES": settings.LANGUAGES,
         "second_step_pending": SimpleLazyObject(second_step_pending),
-        "runs_a_team": SimpleLazyObject(runs_a_team),
+        "runs_a_team": SimpleLazyObject(lambda: runs_a_team(request)),
         "may_add_authority": SimpleLazyObject(may_add_authority),
     }

@@ -587,18 +587,30 @@ def timeline_version(case: Case) -> str:
 
 def case_page_versions(case: Case) -> dict[str, str]:
     """The version of the case's timeline (``"timeline"``: ``timeline_version``) and of each
-    part of its page around it (``TimelineVersion.PARTS``), in one query."""
-    scopes = {
-        TimelineVersion.case_scope(case.pk): "timeline",
-        **{TimelineVersion.part_scope(case.pk, part): part for part in TimelineVersion.PARTS},
-    }
-    tokens = dict(
-        TimelineVersion.objects.filter(scope__in=[*scopes, TimelineVersion.ALL]).values_list(
-            "scope", "token"
-        )
-    )
+    part of its page around it (``TimelineVersion.PARTS``), in one query. The case page reads
+    them with the reader's state of the page (``selectors.case_page.case_page_state``)."""
+    scopes = case_page_scopes(case.pk)
+    tokens = dict(TimelineVersion.objects.filter(scope__in=scopes).values_list("scope", "token"))
+    return case_page_versions_from(case.pk, tokens)
+
+
+def case_page_scopes(case_id: int) -> list[str]:
+    """The ``TimelineVersion`` scopes the versions of a case's page are made of."""
+    return [
+        TimelineVersion.case_scope(case_id),
+        *(TimelineVersion.part_scope(case_id, part) for part in TimelineVersion.PARTS),
+        TimelineVersion.ALL,
+    ]
+
+
+def case_page_versions_from(case_id: int, tokens: dict[str, str]) -> dict[str, str]:
+    """``case_page_versions`` from the tokens read (scope: token) of ``case_page_scopes``."""
     everywhere = tokens.get(TimelineVersion.ALL, "0")
-    return {name: f"{tokens.get(scope, '0')}-{everywhere}" for scope, name in scopes.items()}
+    names = {
+        TimelineVersion.case_scope(case_id): "timeline",
+        **{TimelineVersion.part_scope(case_id, part): part for part in TimelineVersion.PARTS},
+    }
+    return {name: f"{tokens.get(scope, '0')}-{everywhere}" for scope, name in names.items()}
 
 
 def everywhere_version() -> str:

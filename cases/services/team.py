@@ -499,7 +499,10 @@ def on_preferences_changed(sender, instance, **kwargs) -> None:
 
 def on_two_factor_changed(sender, instance, **kwargs) -> None:
     """post_save/post_delete of an authenticator or a membership: the user's sessions check
-    again whether the second step is needed."""
+    again whether the second step is needed, and whether the user runs a team (the menu)."""
+    from cases.context_processors import RUNS_A_TEAM_SESSION_KEY
     from cases.security import TWO_FACTOR_STATE_SESSION_KEY
 
-    sessions_forget(user_id=instance.user_id, keys=(TWO_FACTOR_STATE_SESSION_KEY,))
+    sessions_forget(
+        user_id=instance.user_id, keys=(TWO_FACTOR_STATE_SESSION_KEY, RUNS_A_TEAM_SESSION_KEY)
+    )

@@ -5,10 +5,12 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -30,6 +32,7 @@ from cases.models import CASE_TRANSITIONS, CaseShare
 from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
+from cases.selectors.case_page import case_page_state
 from cases.selectors.cases import case_list_page, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
@@ -389,6 +392,13 @@ def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict
     missing = [name for name in PAGE_PARTS if keys[name] not in cached]
     if missing:
         pinned = timeline_selectors.pinned_deadlines(case, today=today)
+        # The header shows the lead organization and the shares: read here, not in the
+        # template (get_case_and_level loads the case alone).
+        prefetch_related_objects(
+            [case],
+            "lead_organization",
+            Prefetch("shares", CaseShare.objects.select_related("organization")),
+        )
         data = {
             **context,
             "shares": case.shares.all(),
@@ -416,19 +426,19 @@ def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict
 
 @require_safe
 def case_detail(request, pk):
-    case = access.get_case_for(request.user, pk)
-    # One query for the shares, read by the access level and shown in the header.
-    prefetch_related_objects(
-        [case], Prefetch("shares", CaseShare.objects.select_related("organization"))
-    )
-    level = access.case_level(request.user, case)
+    # The case and what the reader may do on it, in one query (the reader's memberships and
+    # the case's shares with their organizations).
+    case, level = access.get_case_and_level(request.user, pk)
     today = timezone.localdate()
     # Only the case page itself is logged, not its partial refreshes; repeated views in one
     # session are counted beside the session's first (cases/services/audit.py).
     services.case_view_record(
         user=request.user, case=case, session_sid=team_services.session_sid(request)
     )
-    versions = timeline_selectors.case_page_versions(case)
+    # The versions of the page's parts and the reader's flags, in one query; the failed
+    # reminders and the open alerts are read only when there are some.
+    state = case_page_state(case, request.user)
+    versions = state.versions
     timeline = _timeline_context(
         request, case, can_edit=level >= Level.EDIT, version=versions["timeline"]
     )
@@ -440,25 +450,71 @@ def case_detail(request, pk):
         "can_manage": level >= Level.MANAGE,
         # Reminders the outbox gave up on: shown to those who may act, never cached.
         "failed_reminders": (
-            list(reminders_failed_for_case(case)[:20]) if level >= Level.EDIT else []
+            list(reminders_failed_for_case(case)[:20])
+            if level >= Level.EDIT and state.has_failed_reminders
+            else []
         ),
-        "quick_event_form": QuickEventForm(initial={"occurred_on": today}),
         # Unusual access to this case, for those who review it (never cached).
         "access_flags": _access_flags(case) if level >= Level.MANAGE else [],
         # Open urgent alerts and their checklists: never cached (ticks show at once).
-        "alerts": alert_selectors.open_alerts(case),
+        "alerts": alert_selectors.open_alerts(case) if state.has_open_alerts else [],
         # Outside the cached parts: one's own choice, with a form.
-        "muted": request.profile.muted_cases.filter(pk=case.pk).exists(),
+        "muted": state.muted,
     }
     context.update(_page_parts(case, context, versions=versions, today=today))
+    context["timeline_block_html"] = _timeline_block_html(request, context, today=today)
     return render(request, "cases/case_detail.html", context)
+
+
+def _csrf_placeholder() -> str:
+    """What stands for the reader's CSRF token in a kept copy of a form: derived from the
+    secret key, so the same in every process (a shared cache) and not guessable (a title
+    typed to look like it would otherwise become the reader's token on their own page)."""
+    return "csrf-" + salted_hmac("cases.views.cases.csrf", "placeholder").hexdigest()
+
+
+def _quick_event_fields_html(today) -> str:
+    """The quick-add form's fields, empty but for today's date: the same on every case, so
+    kept per language and day (rendering them was most of a timeline block)."""
+    key = f"case-page:quick-event-fields:{get_language()}:{today.isoformat()}"
+
+    def render_fields() -> str:
+        form = QuickEventForm(initial={"occurred_on": today})
+        return str(render_to_string("cases/partials/quick_event_fields.html", {"form": form}))
+
+    # Rendered by the template engine, which escaped everything it put in.
+    return mark_safe(cache.get_or_set(key, render_fields, PART_CACHE_SECONDS))  # noqa: S308
+
+
+def _timeline_block_html(request, context: dict, *, today) -> str:
+    """The timeline block (the quick-add form, the filters, the entries): the largest part
+    of the page to render, kept under everything it shows.
+
+    The key is the timeline's (``_timeline_context``: the case, its version, the reader's
+    language, time zone and edit rights, the filters and page) and today's date (the form's
+    default day). Its one per-reader value, the CSRF token, is kept as a placeholder and
+    replaced by the reader's own token on every request.
+    """
+    key = "case-page:timeline-block:" + _key(context["timeline_key"], today)
+    placeholder = _csrf_placeholder()
+
+    def render_block() -> str:
+        block = {**context, "csrf_token": placeholder}
+        if context["can_edit"]:
+            block["quick_event_form"] = QuickEventForm(initial={"occurred_on": today})
+            block["quick_event_fields_html"] = _quick_event_fields_html(today)
+        return str(render_to_string("cases/partials/timeline_block.html", block))
+
+    html = cache.get_or_set(key, render_block, PART_CACHE_SECONDS)
+    # Rendered by the template engine, which escaped everything it put in; the token is
+    # Django's own (letters and digits).
+    return mark_safe(html.replace(placeholder, get_token(request)))  # noqa: S308
 
 
 @require_safe
 def case_timeline(request, pk):
     """The timeline alone: htmx "load more" and filter changes, or a plain page without JS."""
-    case = access.get_case_for(request.user, pk)
-    level = access.case_level(request.user, case)
+    case, level = access.get_case_and_level(request.user, pk)
     context = _timeline_context(request, case, can_edit=level >= Level.EDIT)
     if request.htmx:
         return HttpResponse(context["timeline_html"])
