@@ -132,6 +132,7 @@ def build(cases_wanted: int, seed: int = 1):
         Prisoner,
     )
     from cases.services.deadlines import cases_rebuild_next_deadlines
+    from cases.services.search import cases_rebuild_search
     from tests import factories
 
     rng = random.Random(seed)  # noqa: S311 - reproducible bench data, not secrets
@@ -285,6 +286,8 @@ def build(cases_wanted: int, seed: int = 1):
     )
     looked_at, changed = cases_rebuild_next_deadlines()
     print(f"next deadlines: {looked_at:,} cases, {changed:,} set")
+    looked_at, changed = cases_rebuild_search()
+    print(f"search documents: {looked_at:,} cases, {changed:,} set")
     return user
 
 
