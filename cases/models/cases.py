@@ -1,9 +1,18 @@
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .base import StatusTrackedModel, TimestampedModel, history, history_with_m2m
+
+
+class TextVector(SearchVector):
+    """PostgreSQL's ``to_tsvector`` of these fields, as ``SearchVector`` writes it; NULL on
+    SQLite, which has no text vectors (a generated column of the case, Case.search_case_words)."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "NULL", []
 
 
 class CaseStatus(models.TextChoices):
@@ -85,6 +94,20 @@ class Case(StatusTrackedModel, TimestampedModel):
     # case's history and never written by ``Case.save()`` of an existing case.
     search_names = models.TextField(blank=True, default="", editable=False)
     search_petitions = models.TextField(blank=True, default="", editable=False)
+    # PostgreSQL: the text vectors the search matches words against, computed by the database
+    # whenever the row changes (NULL on SQLite, which searches the text itself): the case's
+    # own reference, title and summary, and its petitions' text. Stored, so that a broad
+    # word read along the list's order costs no text parsing per case.
+    search_case_words = models.GeneratedField(
+        expression=TextVector("reference", "title", "summary", config="simple"),
+        output_field=SearchVectorField(null=True),
+        db_persist=True,
+    )
+    search_petition_words = models.GeneratedField(
+        expression=TextVector("search_petitions", config="simple"),
+        output_field=SearchVectorField(null=True),
+        db_persist=True,
+    )
 
     history = history_with_m2m(
         "prisoners",
@@ -93,6 +116,8 @@ class Case(StatusTrackedModel, TimestampedModel):
             "next_deadline_precision",
             "search_names",
             "search_petitions",
+            "search_case_words",
+            "search_petition_words",
         ],
     )
 
@@ -157,6 +182,7 @@ class Case(StatusTrackedModel, TimestampedModel):
                 if not f.primary_key
                 and f.attname not in NEXT_DEADLINE_FIELDS
                 and f.attname not in SEARCH_FIELDS
+                and not f.generated
                 and f.attname not in deferred
             ]
         super().save(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -39,12 +40,11 @@ SORTS = {
 }
 # Each order reads along an index of its own (Case.Meta.indexes).
 
-# PostgreSQL's text vectors of the search, each matching a GIN expression index: the case's
-# own text and each petition's (migration 0007), the petitions' of a case together
-# (Case.search_petitions, migration 0024).
+# PostgreSQL's text vectors of the case's own text and of each petition's, each matching a
+# GIN expression index (migration 0007). The search document stores both of a case
+# (Case.search_case_words, Case.search_petition_words: migration 0024).
 CASE_WORDS = SearchVector("reference", "title", "summary", config="simple")
 PETITION_WORDS = SearchVector("reference", "title", config="simple")
-PETITIONS_WORDS = SearchVector("search_petitions", config="simple")
 
 
 # The columns the case list shows or sorts on.
@@ -92,49 +92,71 @@ def _search(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
             | Q(search_petitions__icontains=text)
         )
     # PostgreSQL: people's codes and authorities' names as substrings (trigram index on
-    # UPPER(search_names)); the case's and the petitions' text as words (GIN indexes on the
-    # same vectors, migrations 0007 and 0024), and a case code typed in any case. The
-    # cheapest and most often true test comes first: PostgreSQL stops at the first that holds.
+    # UPPER(search_names)); the case's and the petitions' text as words (the stored vectors
+    # and their GIN indexes, migration 0024), and a case code typed in any case. Every test
+    # reads an index, so a rare word is found through them; a broad one is read along the
+    # list's order, and the cheapest and most often true test comes first (PostgreSQL stops
+    # at the first that holds).
     query = SearchQuery(text, config="simple", search_type="websearch")
     matches = Q(search_names__icontains=text)
-    lexemes, negated_or_phrase = _query_shape(text)
-    if lexemes:
-        matches |= Q(case_words=query)
+    shape = _query_shape(text)
+    if shape.nodes:
+        matches |= Q(search_case_words=query)
     matches |= Q(reference__iexact=text)
-    if lexemes:
-        # The petitions' vector is that of all of them together, so it holds a word exactly
-        # when one petition does. A query of one word is answered by it alone; one of several
-        # words must hold in one petition (as _search_live asks), which each petition checks
-        # again, after the vector of them all (a test that every such match passes) has
-        # excluded most cases. A query with a negation or a phrase is not sure to pass that
-        # test (it may need one petition alone, or positions), so it goes to the petitions
-        # directly.
+    if shape.nodes:
+        # The petitions' vector is that of all of them together: it holds a word exactly when
+        # one petition does, so a query of one word is answered by it alone. Several words
+        # must hold in one petition (as _search_live asks), which each petition checks, once
+        # the vector of them all has passed the same query with its phrases read as "and" (a
+        # test that every such match passes, whatever the positions). A negation is no such
+        # test: those queries go to the petitions directly (no index: slow on many cases).
         one_petition = Exists(
             Petition.objects.alias(words=PETITION_WORDS)
             .filter(case=OuterRef("pk"), words=query)
             .values("pk")
         )
-        if lexemes == 1:
-            matches |= Q(petition_words=query)
-        elif not negated_or_phrase:
-            matches |= Q(petition_words=query) & one_petition
+        if shape.nodes == 1:
+            matches |= Q(search_petition_words=query)
+        elif not shape.negated:
+            matches |= Q(search_petition_words=_GivenQuery(shape.without_phrases)) & one_petition
         else:
             matches |= one_petition
-    return cases.alias(case_words=CASE_WORDS, petition_words=PETITIONS_WORDS).filter(matches)
+    return cases.filter(matches)
 
 
-def _query_shape(text: str) -> tuple[int, bool]:
-    """PostgreSQL: how many lexemes and operators the search's query has (``numnode``: 1 for
-    one word, 0 for none), and whether it negates or holds a phrase. A plain ASCII word or
-    number is one lexeme without asking the database."""
+@dataclass(frozen=True)
+class _QueryShape:
+    nodes: int  # lexemes and operators (numnode): 1 for one word, 0 for none
+    negated: bool
+    without_phrases: str  # the query as text, each phrase operator made "&"
+
+
+# A tsquery's text: quoted lexemes (a quote doubled inside), phrase operators, anything else.
+_TSQUERY_TOKENS = re.compile(r"'(?:[^']|'')*'(?::[A-Za-z*]+)?|<(?:-|\d+)>|.", re.DOTALL)
+
+
+def _query_shape(text: str) -> _QueryShape:
+    """PostgreSQL: the shape of the search's query. A plain ASCII word or number is one
+    lexeme without asking the database."""
     if text.isascii() and text.isalnum():
-        return 1, False
+        return _QueryShape(nodes=1, negated=False, without_phrases="")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT numnode(q), q::text FROM websearch_to_tsquery('simple', %s) AS q", [text]
         )
         nodes, shown = cursor.fetchone()
-    return nodes, "!" in shown or "<" in shown
+    tokens = _TSQUERY_TOKENS.findall(shown)
+    return _QueryShape(
+        nodes=nodes,
+        negated="!" in tokens,
+        without_phrases="".join(" & " if t.startswith("<") else t for t in tokens),
+    )
+
+
+class _GivenQuery(SearchQuery):
+    """A tsquery given as its text, taken as it is (no parsing, no normalising)."""
+
+    template = "%(expressions)s::tsquery"
 
 
 def _search_live(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
