@@ -15,7 +15,8 @@ organizations: cases opened over eight years, led by 40 organizations of very di
 sizes (the two largest lead about a third of all cases), one case in ten shared with a
 partner; each case with one to three people of concern (codes), one or two petitions (title,
 reference, addressed to one of 160 authorities and copied to another), an event involving an
-authority; deadlines over the years, most of them done, one case in five with an open one.
+authority; deadlines over the years, most of them done, one case in five with an open one;
+then each case's next deadline and search document, as the rebuild commands compute them.
 The user is an editor of the two largest organizations: they see about 40 % of the cases
 through the real access filter. Searches as typed in the list's search box: an authority
 word that matches many cases ("Ministry": two of the eight kinds of authority, and the

@@ -136,9 +136,9 @@ _TSQUERY_TOKENS = re.compile(r"'(?:[^']|'')*'(?::[A-Za-z*]+)?|<(?:-|\d+)>|.", re
 
 
 def _query_shape(text: str) -> _QueryShape:
-    """PostgreSQL: the shape of the search's query. A plain ASCII word or number is one
+    """PostgreSQL: the shape of the search's query. A plain ASCII word (letters only) is one
     lexeme without asking the database."""
-    if text.isascii() and text.isalnum():
+    if text.isascii() and text.isalpha():
         return _QueryShape(nodes=1, negated=False, without_phrases="")
     with connection.cursor() as cursor:
         cursor.execute(
