@@ -15,7 +15,8 @@ organizations: cases opened over eight years, led by 40 organizations of very di
 sizes (the two largest lead about a third of all cases), one case in ten shared with a
 partner; each case with one to three people of concern (codes), one or two petitions (title,
 reference, addressed to one of 160 authorities and copied to another), an event involving an
-authority; deadlines over the years, most of them done, one case in five with an open one.
+authority; deadlines over the years, most of them done, one case in five with an open one;
+then each case's next deadline and search document, as the rebuild commands compute them.
 The user is an editor of the two largest organizations: they see about 40 % of the cases
 through the real access filter. Searches as typed in the list's search box: an authority
 word that matches many cases ("Ministry": two of the eight kinds of authority, and the
@@ -132,6 +133,7 @@ def build(cases_wanted: int, seed: int = 1):
         Prisoner,
     )
     from cases.services.deadlines import cases_rebuild_next_deadlines
+    from cases.services.search import cases_rebuild_search
     from tests import factories
 
     rng = random.Random(seed)  # noqa: S311 - reproducible bench data, not secrets
@@ -285,6 +287,8 @@ def build(cases_wanted: int, seed: int = 1):
     )
     looked_at, changed = cases_rebuild_next_deadlines()
     print(f"next deadlines: {looked_at:,} cases, {changed:,} set")
+    looked_at, changed = cases_rebuild_search()
+    print(f"search documents: {looked_at:,} cases, {changed:,} set")
     return user
 
 

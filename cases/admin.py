@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from cases import models, services
+from cases.services import search as search_documents
 from cases.services.audit_chain import named_in_audit_record
 from cases.services.transitions import save_tracked
 
@@ -105,6 +106,46 @@ class StatusTrackedAdmin(TrackedAdmin):
         )
 
 
+class SearchDocumentAdmin(admin.ModelAdmin):
+    """Keeps the case list's search document (Case.search_names, Case.search_petitions) of
+    the cases a row is on, before and after an edit or a delete here, as the services do.
+    ``search_cases(pk)``: the ids of the cases whose document holds the row now."""
+
+    @staticmethod
+    def search_cases(pk: int) -> set[int]:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        # The cases it was on before the edit (a petition moved to another case leaves one).
+        obj._search_cases_before = self.search_cases(obj.pk) if change else set()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # many-to-many saved by now
+        obj = form.instance
+        before = getattr(obj, "_search_cases_before", set())
+        search_documents.cases_refresh_search(case_ids=before | self.search_cases(obj.pk))
+
+    def delete_model(self, request, obj):
+        cases = self.search_cases(obj.pk)
+        super().delete_model(request, obj)
+        search_documents.cases_refresh_search(case_ids=cases)
+
+    def delete_queryset(self, request, queryset):
+        cases = set().union(
+            *(self.search_cases(pk) for pk in queryset.values_list("pk", flat=True))
+        )
+        super().delete_queryset(request, queryset)
+        search_documents.cases_refresh_search(case_ids=cases)
+
+
+def _case_of(model):
+    def search_cases(pk: int) -> set[int]:
+        return set(model.objects.filter(pk=pk).values_list("case_id", flat=True))
+
+    return staticmethod(search_cases)
+
+
 # --- Organizations and authorities -----------------------------------------------------------
 class MembershipInline(admin.TabularInline):
     model = models.Membership
@@ -130,7 +171,8 @@ class MembershipAdmin(TrackedAdmin):
 
 
 @admin.register(models.Authority)
-class AuthorityAdmin(TrackedAdmin):
+class AuthorityAdmin(SearchDocumentAdmin, TrackedAdmin):
+    search_cases = staticmethod(search_documents.cases_naming_authority)
     list_display = ["name", "short_name", "kind", "country"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "short_name", "country"]
@@ -147,7 +189,8 @@ class PrisonerForm(StatusReasonForm):
 
 
 @admin.register(models.Prisoner)
-class PrisonerAdmin(StatusTrackedAdmin):
+class PrisonerAdmin(SearchDocumentAdmin, StatusTrackedAdmin):
+    search_cases = staticmethod(lambda pk: set(search_documents.cases_of_person(pk)))
     form = PrisonerForm
     list_display = ["code", "owner", "nationality", "custody_status", "wish_status", "risk_level"]
     list_filter = ["custody_status", "risk_level", "wish_status", "icrc_registration", "owner"]
@@ -217,7 +260,8 @@ class CaseForm(StatusReasonForm):
 
 
 @admin.register(models.Case)
-class CaseAdmin(StatusTrackedAdmin):
+class CaseAdmin(SearchDocumentAdmin, StatusTrackedAdmin):
+    search_cases = staticmethod(lambda pk: {pk} if pk else set())
     form = CaseForm
     list_display = ["reference", "title", "status", "priority", "lead_organization", "opened_on"]
     list_filter = ["status", "priority", "lead_organization"]
@@ -309,7 +353,8 @@ class PetitionForm(StatusReasonForm):
 
 
 @admin.register(models.Petition)
-class PetitionAdmin(StatusTrackedAdmin):
+class PetitionAdmin(SearchDocumentAdmin, StatusTrackedAdmin):
+    search_cases = _case_of(models.Petition)
     form = PetitionForm
     list_display = ["title", "case", "addressed_to", "filed_on", "status"]
     list_filter = ["status", "channel", "addressed_to"]
@@ -347,7 +392,8 @@ class PetitionRequestAdmin(TrackedAdmin):
 
 # --- Timeline: events, deadlines, documents --------------------------------------------------
 @admin.register(models.Event)
-class EventAdmin(TrackedAdmin):
+class EventAdmin(SearchDocumentAdmin, TrackedAdmin):
+    search_cases = _case_of(models.Event)
     list_display = ["title", "case", "kind", "occurred_on_display"]
     list_filter = ["kind"]
     search_fields = ["title", "description", "case__reference"]

@@ -1,9 +1,18 @@
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .base import StatusTrackedModel, TimestampedModel, history, history_with_m2m
+
+
+class TextVector(SearchVector):
+    """PostgreSQL's ``to_tsvector`` of these fields, as ``SearchVector`` writes it; NULL on
+    SQLite, which has no text vectors (a generated column of the case, Case.search_case_words)."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "NULL", []
 
 
 class CaseStatus(models.TextChoices):
@@ -73,8 +82,43 @@ class Case(StatusTrackedModel, TimestampedModel):
         _("precision of the next deadline"), max_length=5, blank=True, default="", editable=False
     )
 
+    # The case list's search document (cases.selectors.cases._search): what a search finds a
+    # case by that is not on the case row itself, one entry a line. ``search_names``: the
+    # codes of its people and the names and short names of the authorities its petitions are
+    # addressed and copied to and its events involve (matched as substrings, like the
+    # directory's own search); ``search_petitions``: the references and titles of its
+    # petitions (words on PostgreSQL, substrings on SQLite). Nothing a reader of the case
+    # does not see on it: people by code only, never by name. Derived data, kept by the
+    # services that change what it holds (services.search.cases_refresh_search) and rebuilt
+    # by the command ``rebuild_search_documents``; like the next deadline, left out of the
+    # case's history and never written by ``Case.save()`` of an existing case.
+    search_names = models.TextField(blank=True, default="", editable=False)
+    search_petitions = models.TextField(blank=True, default="", editable=False)
+    # PostgreSQL: the text vectors the search matches words against, computed by the database
+    # whenever the row changes (NULL on SQLite, which searches the text itself): the case's
+    # own reference, title and summary, and its petitions' text. Stored, so that a broad
+    # word read along the list's order costs no text parsing per case.
+    search_case_words = models.GeneratedField(
+        expression=TextVector("reference", "title", "summary", config="simple"),
+        output_field=SearchVectorField(null=True),
+        db_persist=True,
+    )
+    search_petition_words = models.GeneratedField(
+        expression=TextVector("search_petitions", config="simple"),
+        output_field=SearchVectorField(null=True),
+        db_persist=True,
+    )
+
     history = history_with_m2m(
-        "prisoners", excluded_fields=["next_deadline_on", "next_deadline_precision"]
+        "prisoners",
+        excluded_fields=[
+            "next_deadline_on",
+            "next_deadline_precision",
+            "search_names",
+            "search_petitions",
+            "search_case_words",
+            "search_petition_words",
+        ],
     )
 
     class Meta:
@@ -127,8 +171,8 @@ class Case(StatusTrackedModel, TimestampedModel):
         return f"{self.reference} {self.title}"
 
     def save(self, *args, **kwargs):
-        """Saves an existing case without its next deadline: that is the deadline services'
-        to write (see ``next_deadline_on``)."""
+        """Saves an existing case without its next deadline and search document: those are
+        the services' to write (see ``next_deadline_on``, ``search_names``)."""
         if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
             # As Django does for a partly loaded row: only the fields it holds.
             deferred = self.get_deferred_fields()
@@ -137,12 +181,17 @@ class Case(StatusTrackedModel, TimestampedModel):
                 for f in self._meta.concrete_fields
                 if not f.primary_key
                 and f.attname not in NEXT_DEADLINE_FIELDS
+                and f.attname not in SEARCH_FIELDS
+                and not f.generated
                 and f.attname not in deferred
             ]
         super().save(*args, **kwargs)
 
 
 NEXT_DEADLINE_FIELDS = ("next_deadline_on", "next_deadline_precision")
+SEARCH_FIELDS = ("search_names", "search_petitions")
+# Between the lines of a search document (services.search).
+SEARCH_SEPARATOR = "\n"
 
 
 class CaseShare(TimestampedModel):

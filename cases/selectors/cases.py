@@ -2,8 +2,10 @@
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
@@ -16,7 +18,6 @@ from django.db.models import (
     QuerySet,
     Window,
 )
-from django.db.models.expressions import RawSQL
 
 from cases import access
 from cases.models import (
@@ -26,6 +27,7 @@ from cases.models import (
     Petition,
     Prisoner,
 )
+from cases.models.cases import SEARCH_SEPARATOR as SEPARATOR
 
 SORTS = {
     "-opened_on": ("-opened_on", "-id"),
@@ -37,6 +39,12 @@ SORTS = {
     "next_deadline": (F("next_deadline_on").asc(nulls_last=True), "-id"),
 }
 # Each order reads along an index of its own (Case.Meta.indexes).
+
+# PostgreSQL's text vectors of the case's own text and of each petition's, each matching a
+# GIN expression index (migration 0007). The search document stores both of a case
+# (Case.search_case_words, Case.search_petition_words: migration 0024).
+CASE_WORDS = SearchVector("reference", "title", "summary", config="simple")
+PETITION_WORDS = SearchVector("reference", "title", config="simple")
 
 
 # The columns the case list shows or sorts on.
@@ -66,179 +74,147 @@ class CaseFilters:
     sort: str = "-opened_on"
 
 
-# A search whose ways in find at most this many (case, way) pairs (a code, a reference, a
-# rare word) hands the database the ids it found, as values. Past it, a broad search: the web
-# list checks case by case, and counts "more than 1,000" from these ids (_search).
-SEARCH_IDS_AS_VALUES = 4000
-
-
-def _search(
-    cases: QuerySet[Case], text: str, *, walk: bool = False
-) -> tuple[QuerySet, QuerySet | None]:
-    """Case code and title, prisoner code, petition reference and title, authority.
-
-    ``cases``: the cases to search in (every other filter applied). Returns the cases found
-    and, for a broad search on PostgreSQL with ``walk``, some of them (a sample read from the
-    indexes, for ``capped_page``'s count), else None. ``walk``: a broad search checks case by
-    case in the list's order (``_matches_case_by_case``) instead of finding every match.
-    """
-    # The directory is small (a few hundred authorities): its matches are read first, so
-    # that the query holds them as values and a word no authority has skips those ways in.
-    authorities = list(
-        Authority.objects.filter(Q(name__icontains=text) | Q(short_name__icontains=text))
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    prisoners = Prisoner.objects.filter(code__icontains=text).values("pk")
-    if connection.vendor == "postgresql":
-        by_text, by_authority = _matching_case_ids(text, authorities, prisoners)
-        # The first few thousand ids, the ways in through the text first (index scans that
-        # stop early), those through authorities only if still needed. A narrow search: its
-        # ids go to the query as values, so that PostgreSQL reads those cases by id instead of
-        # guessing how many match and scanning them all.
-        limit = SEARCH_IDS_AS_VALUES
-        found = [_only(row) for row in by_text[: limit + 1]]
-        if by_authority is not None and len(found) <= limit:
-            found += [_only(row) for row in by_authority[: limit + 1 - len(found)]]
-        if len(found) <= limit:
-            return cases.filter(pk__in=_as_values(found)), None
-        if walk:
-            sample = cases.filter(pk__in=_as_values(found))
-            return _matches_case_by_case(cases, text, authorities, prisoners), sample
-        every = by_text if by_authority is None else by_text.union(by_authority, all=True)
-        return cases.filter(pk__in=every), None
-    petition_authority = Petition.objects.filter(case=OuterRef("pk")).filter(
-        Q(addressed_to__in=authorities) | Q(copied_to__in=authorities)
-    )
-    event_authority = Event.objects.filter(case=OuterRef("pk"), authorities__in=authorities)
-    related = Q(prisoners__in=prisoners) | Exists(petition_authority) | Exists(event_authority)
-    case_fields = (
-        Q(reference__icontains=text) | Q(title__icontains=text) | Q(summary__icontains=text)
-    )
-    petitions = Petition.objects.filter(case=OuterRef("pk")).filter(
-        Q(reference__icontains=text) | Q(title__icontains=text)
-    )
-    matched = cases.filter(case_fields | Exists(petitions) | related)
-    return cases.filter(pk__in=matched.values("pk")), None
-
-
-def _matches_case_by_case(
-    cases: QuerySet[Case], text: str, authorities: list[int], prisoners: QuerySet
-) -> QuerySet[Case]:
-    """PostgreSQL: whether a case matches, checked for each case through indexes on its own
-    rows, for a broad search ("Ministry"): read in the list's order, the first page's cases
-    are found after a few hundred cases instead of finding (and sorting) tens of thousands.
-
-    Each EXISTS is grouped with a HAVING that always holds, which only keeps PostgreSQL from
-    turning it into a hashed set of every matching case (it must then run it case by case,
-    through the index on ``case_id``): a hash of every petition to a ministry is what made
-    the search cost as much as its matches (see docs/performance.md).
-    """
-    from django.contrib.postgres.search import SearchQuery, SearchVector
-
+def _search(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
+    """The cases (of ``cases``, every other filter applied) that ``text`` finds: by the case's
+    own reference, title and summary, and through its search document (``Case.search_names``,
+    ``Case.search_petitions``: its people's codes, its authorities' names, its petitions'
+    references and titles), one row per case. Finds exactly what ``_search_live`` finds
+    through the rows themselves (tests/test_search_document.py)."""
+    if SEPARATOR in text:
+        return _search_live(cases, text)  # the document's lines would not hold it apart
+    if connection.vendor != "postgresql":
+        # SQLite: every part as a substring, as _search_live matches them.
+        return cases.filter(
+            Q(search_names__icontains=text)
+            | Q(reference__icontains=text)
+            | Q(title__icontains=text)
+            | Q(summary__icontains=text)
+            | Q(search_petitions__icontains=text)
+        )
+    # PostgreSQL: people's codes and authorities' names as substrings (trigram index on
+    # UPPER(search_names)); the case's and the petitions' text as words (the stored vectors
+    # and their GIN indexes, migration 0024), and a case code typed in any case. Every test
+    # reads an index, so a rare word is found through them; a broad one is read along the
+    # list's order, and the cheapest and most often true test comes first (PostgreSQL stops
+    # at the first that holds).
     query = SearchQuery(text, config="simple", search_type="websearch")
-    case_vector = SearchVector("reference", "title", "summary", config="simple")
-    petition_vector = SearchVector("reference", "title", config="simple")
+    matches = Q(search_names__icontains=text)
+    shape = _query_shape(text)
+    if shape.nodes:
+        matches |= Q(search_case_words=query)
+    matches |= Q(reference__iexact=text)
+    if shape.nodes:
+        # The petitions' vector is that of all of them together: it holds a word exactly when
+        # one petition does, so a query of one word is answered by it alone. Several words
+        # must hold in one petition (as _search_live asks), which each petition checks, once
+        # the vector of them all has passed the same query with its phrases read as "and" (a
+        # test that every such match passes, whatever the positions). A negation is no such
+        # test: those queries go to the petitions directly (no index: slow on many cases).
+        one_petition = Exists(
+            Petition.objects.alias(words=PETITION_WORDS)
+            .filter(case=OuterRef("pk"), words=query)
+            .values("pk")
+        )
+        if shape.nodes == 1:
+            matches |= Q(search_petition_words=query)
+        elif not shape.negated:
+            matches |= Q(search_petition_words=_GivenQuery(shape.without_phrases)) & one_petition
+        else:
+            matches |= one_petition
+    return cases.filter(matches)
 
-    def per_case(queryset: QuerySet, case_path: str) -> Exists:
-        rows = queryset.filter(**{case_path: OuterRef("pk")}).values(case_path)
-        return Exists(rows.annotate(n=Count("pk")).filter(n__gt=0))
 
-    matches = (
-        Q(search_vector=query)
-        | Q(reference__iexact=text)
-        | per_case(Petition.objects.annotate(v=petition_vector).filter(v=query), "case")
-        | per_case(Case.prisoners.through.objects.filter(prisoner_id__in=prisoners), "case")
+@dataclass(frozen=True)
+class _QueryShape:
+    nodes: int  # lexemes and operators (numnode): 1 for one word, 0 for none
+    negated: bool
+    without_phrases: str  # the query as text, each phrase operator made "&"
+
+
+# A tsquery's text: quoted lexemes (a quote doubled inside), phrase operators, anything else.
+_TSQUERY_TOKENS = re.compile(r"'(?:[^']|'')*'(?::[A-Za-z*]+)?|<(?:-|\d+)>|.", re.DOTALL)
+
+
+def _query_shape(text: str) -> _QueryShape:
+    """PostgreSQL: the shape of the search's query. A plain ASCII word (letters only) is one
+    lexeme without asking the database."""
+    if text.isascii() and text.isalpha():
+        return _QueryShape(nodes=1, negated=False, without_phrases="")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT numnode(q), q::text FROM websearch_to_tsquery('simple', %s) AS q", [text]
+        )
+        nodes, shown = cursor.fetchone()
+    tokens = _TSQUERY_TOKENS.findall(shown)
+    return _QueryShape(
+        nodes=nodes,
+        negated="!" in tokens,
+        without_phrases="".join(" & " if t.startswith("<") else t for t in tokens),
     )
-    if authorities:
-        matches |= (
-            per_case(Petition.objects.filter(addressed_to__in=authorities), "case")
-            | per_case(
-                Petition.copied_to.through.objects.filter(authority_id__in=authorities),
-                "petition__case",
-            )
-            | per_case(
-                Event.authorities.through.objects.filter(authority_id__in=authorities),
-                "event__case",
+
+
+class _GivenQuery(SearchQuery):
+    """A tsquery given as its text, taken as it is (no parsing, no normalising)."""
+
+    template = "%(expressions)s::tsquery"
+
+
+def _search_live(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
+    """What ``_search`` finds, read through the petitions, people and authorities themselves
+    (a join or an EXISTS per way in, per case): the reference that the search document must
+    agree with, and the search for a text that holds the document's separator."""
+    authorities = Authority.objects.filter(Q(name__icontains=text) | Q(short_name__icontains=text))
+    related = (
+        Exists(
+            Case.prisoners.through.objects.filter(
+                case_id=OuterRef("pk"), prisoner__code__icontains=text
             )
         )
-    return cases.alias(search_vector=case_vector).filter(matches)
-
-
-def _matching_case_ids(
-    text: str, authorities: list[int], prisoners: QuerySet
-) -> tuple[QuerySet, QuerySet | None]:
-    """PostgreSQL: the ids of the cases a search finds, as a UNION of one query per way in:
-    those through the text, and those through the authorities (None if no authority
-    matches). Kept apart so that the first few ids are read without starting the ways in
-    through authorities, which find tens of thousands of rows for a word like "Ministry".
-
-    Each part reads through an index of its own. Written as one OR across a join and EXISTS
-    subqueries instead, it made PostgreSQL compute the text vector of every case (and of
-    every petition) on every search (see docs/performance.md).
-    """
-    from django.contrib.postgres.search import SearchQuery, SearchVector
-
-    query = SearchQuery(text, config="simple", search_type="websearch")
-    # Both vectors match GIN expression indexes (migration 0007_search_indexes).
-    case_vector = SearchVector("reference", "title", "summary", config="simple")
-    petition_vector = SearchVector("reference", "title", config="simple")
-    by_text = _union(
-        Case.objects.annotate(v=case_vector).filter(v=query).values("pk"),
-        Case.objects.filter(reference__iexact=text).values("pk"),
-        Petition.objects.annotate(v=petition_vector).filter(v=query).values("case_id"),
-        Case.prisoners.through.objects.filter(prisoner_id__in=prisoners).values("case_id"),
+        | Exists(
+            Petition.objects.filter(case=OuterRef("pk")).filter(
+                Q(addressed_to__in=authorities) | Q(copied_to__in=authorities)
+            )
+        )
+        | Exists(Event.objects.filter(case=OuterRef("pk"), authorities__in=authorities))
     )
-    if not authorities:
-        return by_text, None
-    by_authority = _union(
-        Petition.objects.filter(addressed_to__in=authorities).values("case_id"),
-        Petition.copied_to.through.objects.filter(authority_id__in=authorities).values(
-            "petition__case_id"
-        ),
-        Event.authorities.through.objects.filter(authority_id__in=authorities).values(
-            "event__case_id"
-        ),
-    )
-    return by_text, by_authority
-
-
-def _as_values(ids: list[int]) -> RawSQL:
-    """PostgreSQL: these ids as one array (``IN (SELECT unnest(...))``), not thousands of
-    parameters to parse; PostgreSQL knows how many there are."""
-    return RawSQL("SELECT unnest(%s::bigint[])", [sorted(set(ids))])
-
-
-def _only(row: dict):
-    """The one value of a row of ``_union`` (named after the first part's column)."""
-    (value,) = row.values()
-    return value
-
-
-def _union(*parts: QuerySet) -> QuerySet:
-    first, *rest = (part.order_by() for part in parts)
-    return first.union(*rest, all=True)
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        petitions = Petition.objects.alias(words=PETITION_WORDS).filter(
+            case=OuterRef("pk"), words=query
+        )
+        matched = cases.alias(case_words=CASE_WORDS).filter(
+            Q(case_words=query) | Q(reference__iexact=text) | Exists(petitions) | related
+        )
+    else:
+        petitions = Petition.objects.filter(case=OuterRef("pk")).filter(
+            Q(reference__icontains=text) | Q(title__icontains=text)
+        )
+        matched = cases.filter(
+            Q(reference__icontains=text)
+            | Q(title__icontains=text)
+            | Q(summary__icontains=text)
+            | Exists(petitions)
+            | related
+        )
+    return matched
 
 
 def case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
     """The cases the user may see that the filters select, in the order asked."""
-    return _case_list(user, filters, today=today)[0]
+    return _case_list(user, filters, today=today)
 
 
 def case_list_page(
     user, filters: CaseFilters, number, *, per_page: int, today: dt.date
 ) -> "CappedPage":
     """One page of ``case_list`` as ids, with a count capped at ``COUNT_CAP``: what the web
-    list shows. A broad search reads its page case by case in the list's order and counts
-    from a sample of its matches (``capped_page``)."""
-    cases, sample = _case_list(user, filters, today=today, walk=True)
+    list shows."""
+    cases = _case_list(user, filters, today=today)
     ids = cases.select_related(None).prefetch_related(None).values_list("pk", flat=True)
-    return capped_page(ids, number, per_page=per_page, sample=sample)
+    return capped_page(ids, number, per_page=per_page)
 
 
-def _case_list(
-    user, filters: CaseFilters, *, today: dt.date, walk: bool = False
-) -> tuple[QuerySet[Case], QuerySet | None]:
+def _case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
     cases = access.cases_visible_to(user)
     if filters.status:
         cases = cases.filter(status=filters.status)
@@ -271,11 +247,10 @@ def _case_list(
     if filters.overdue:
         # The earliest open deadline is past if any open deadline is.
         cases = cases.filter(next_deadline_on__lt=today)
-    sample = None
     text = filters.q.strip()
     if text:
-        cases, sample = _search(cases, text, walk=walk)
-    return _as_listed(cases).order_by(*SORTS.get(filters.sort, SORTS["-opened_on"])), sample
+        cases = _search(cases, text)
+    return _as_listed(cases).order_by(*SORTS.get(filters.sort, SORTS["-opened_on"]))
 
 
 def cases_as_listed(ids: list[int]) -> QuerySet[Case]:
@@ -390,7 +365,6 @@ def capped_page(
     *,
     per_page: int,
     cap: int | None = None,
-    sample: QuerySet | None = None,
 ) -> CappedPage:
     """One page of ``queryset`` and how many rows it has, counted up to ``cap`` only.
 
@@ -408,12 +382,7 @@ def capped_page(
     except (TypeError, ValueError):
         number = 1
     start = (number - 1) * per_page
-    known = sample.order_by()[: cap + 1].count() if sample is not None else 0
-    if known > cap:
-        # More than ``cap`` of the sample alone: the rows only, the count is known.
-        rows = list(queryset[start : start + per_page + 1]) if number >= 1 else []
-        count = known
-    elif number >= 1 and start + per_page <= cap:
+    if number >= 1 and start + per_page <= cap:
         head = list(queryset[: cap + 1])
         count = len(head)
         rows = head[start : start + per_page + 1]

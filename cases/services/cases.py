@@ -28,6 +28,7 @@ from . import plausibility
 from .actors import is_system_actor
 from .deadlines import deadline_update
 from .reminders import reminders_plan
+from .search import cases_refresh_search
 from .transitions import apply_transition, save_tracked
 
 
@@ -73,6 +74,7 @@ def _unlink(*, case: Case, prisoners: list[Prisoner], by: AbstractBaseUser, reas
         event._history_user = by
         event._change_reason = reason
         event.prisoners.remove(*prisoners)
+    cases_refresh_search(case_ids=[case.pk])
 
 
 def case_assign_reference(case: Case) -> None:
@@ -121,6 +123,7 @@ def case_create(
         case._history_user = by
         case._change_reason = reason
         case.prisoners.set(prisoners)
+        cases_refresh_search(case_ids=[case.pk])
     return case
 
 
@@ -222,6 +225,7 @@ def case_update(
         if added:
             case.prisoners.add(*added)
         _unlink(case=case, prisoners=removed, by=by, reason=reason)
+        cases_refresh_search(case_ids=[case.pk])
     return case
 
 
@@ -234,6 +238,7 @@ def case_add_prisoner(*, case: Case, prisoner: Prisoner, by: AbstractBaseUser) -
     case._history_user = by
     case._change_reason = f"{prisoner.code} added to the case"
     case.prisoners.add(prisoner)
+    cases_refresh_search(case_ids=[case.pk])
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Authority, Organization
 
+from .search import cases_naming_authority, cases_refresh_search
 from .transitions import save_tracked
 
 AUTHORITY_FIELDS = ("name", "short_name", "kind", "country", "contact_details", "notes")
@@ -41,6 +42,8 @@ def authority_update(*, authority: Authority, by: AbstractBaseUser, **fields) ->
     _save(
         authority, by=by, reason="Directory entry edited", fields=fields, allowed=AUTHORITY_FIELDS
     )
+    if {"name", "short_name"} & fields.keys():  # the cases' search documents hold them
+        cases_refresh_search(case_ids=cases_naming_authority(authority.pk))
     return authority
 
 
@@ -115,7 +118,10 @@ def _merge(*, keep: models.Model, duplicate: models.Model, by, reason: str) -> i
 def authority_merge(
     *, keep: Authority, duplicate: Authority, by: AbstractBaseUser, reason: str = ""
 ) -> int:
-    return _merge(keep=keep, duplicate=duplicate, by=by, reason=reason)
+    moved = _merge(keep=keep, duplicate=duplicate, by=by, reason=reason)
+    # The duplicate's cases now name the one kept (in their search documents too).
+    cases_refresh_search(case_ids=cases_naming_authority(keep.pk))
+    return moved
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from cases.models import Authority, Case, DatePrecision, Event, Organization, Pr
 from cases.models.dates import period_start
 
 from . import plausibility
+from .search import cases_refresh_search
 from .transitions import save_tracked
 
 
@@ -50,6 +51,7 @@ def event_log(
     event.organizations.set(list(organizations))
     event.authorities.set(list(authorities))
     event.prisoners.set(list(prisoners))
+    cases_refresh_search(case_ids=[event.case_id])
     return event
 
 
@@ -84,4 +86,5 @@ def event_update(
     ):
         if values is not None:
             relation.set(list(values))
+    cases_refresh_search(case_ids=[event.case_id])
     return event

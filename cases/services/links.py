@@ -11,6 +11,7 @@ from cases import access
 from cases.access import Level
 from cases.models import Case, PersonLinkRequest, Prisoner
 
+from .search import cases_refresh_search
 from .transitions import save_tracked
 
 
@@ -67,6 +68,7 @@ def person_link_decide(
             f"{link_request.requested_by.get_username()}"
         )
         case.prisoners.add(prisoner)
+        cases_refresh_search(case_ids=[case.pk])
     return link_request
 
 

@@ -24,6 +24,7 @@ from cases.models import (
 
 from . import plausibility
 from .documents import document_check_upload, document_store
+from .search import cases_refresh_search
 from .transitions import apply_transition, save_tracked
 
 _ANSWERED = {
@@ -144,6 +145,7 @@ def petition_create(
         save_tracked(item, by=by, reason=reason or default_reason)
     for upload in uploads:
         document_store(case=case, petition=petition, upload=upload, by=by, confirmed=confirmed)
+    cases_refresh_search(case_ids=[case.pk])
     return petition
 
 
@@ -210,6 +212,7 @@ def petition_update(
             position += 1
             item.full_clean()
             save_tracked(item, by=by, reason=reason)
+    cases_refresh_search(case_ids=[petition.case_id])
     return petition
 
 

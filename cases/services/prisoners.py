@@ -9,6 +9,7 @@ from cases import access
 from cases.models import CUSTODY_TRANSITIONS, Case, DatePrecision, Organization, Prisoner
 
 from . import alerts, plausibility
+from .search import cases_of_person, cases_refresh_search
 from .transitions import apply_transition, save_tracked
 
 
@@ -63,6 +64,7 @@ def prisoner_register(*, case: Case, by: AbstractBaseUser, code: str, **fields) 
     case._history_user = by
     case._change_reason = f"{prisoner.code} added to the case"
     case.prisoners.add(prisoner)
+    cases_refresh_search(case_ids=[case.pk])
     return prisoner
 
 
@@ -104,6 +106,8 @@ def prisoner_change_custody(
         )
         # Into an exchange pool, or (with it) to imminent risk: an urgent alert.
         alerts.alerts_for_change(before=before, prisoner=prisoner, by=by, reason=reason)
+        if "code" in changes:  # the cases' search documents hold it
+            cases_refresh_search(case_ids=cases_of_person(prisoner.pk))
     return prisoner
 
 
@@ -130,4 +134,6 @@ def prisoner_update(
         save_tracked(prisoner, by=by, reason=reason)
         # Risk raised to imminent: an urgent alert (a save that keeps it raises none).
         alerts.alerts_for_change(before=before, prisoner=prisoner, by=by, reason=reason)
+        if "code" in fields:  # the cases' search documents hold it
+            cases_refresh_search(case_ids=cases_of_person(prisoner.pk))
     return prisoner
