@@ -112,6 +112,21 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language_and_time_zone():
+    # A request through the test client leaves its reader's language and time zone active in
+    # this thread (the middleware activates them; nothing resets them after the response):
+    # every test starts, and leaves, with the defaults, whatever ran before it.
+    from django.conf import settings as django_settings
+    from django.utils import timezone, translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    timezone.deactivate()
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+    timezone.deactivate()
+
+
 # --- Reminders: broker and mail server -------------------------------------------------------
 @pytest.fixture(autouse=True, scope="session")
 def _celery_broker_in_memory():
