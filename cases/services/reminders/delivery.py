@@ -1,15 +1,17 @@
 """Delivery: claiming due rows, sending them over SMTP, recording each outcome, exactly once.
 
 ``reminders_dispatch`` claims due rows so that two dispatchers never take the same one, checks
-each row again just before its email goes out, sends them over one SMTP connection per batch
-and marks them sent, a few at a time (``SENT_GROUP``). A failure is retried with exponential
-backoff; after ``MAX_ATTEMPTS`` the row is failed and the case's coordinators are told. Rows
-whose worker died mid-send are taken again once their lease runs out and sent with the same
-Message-ID (docs/reminders.md, "Delivered once").
+each row again just before its email goes out, sends them over a few SMTP connections at once
+per batch (``REMINDER_SMTP_CONNECTIONS``, ``smtp.SmtpLanes``) and marks them sent, a few at a
+time (``SENT_GROUP``). A failure is retried with exponential backoff; after ``MAX_ATTEMPTS``
+the row is failed and the case's coordinators are told. Rows whose worker died mid-send are
+taken again once their lease runs out and sent with the same Message-ID (docs/reminders.md,
+"Delivered once").
 
 Duplicates are bounded by what the mail server took and the database has not yet recorded:
-at most ``SENT_GROUP`` emails per dispatch in flight when a worker is killed. A lost database
-connection is retried (``DB_RETRY_FOR``) before anything is given up, so it resends nothing.
+at most ``SENT_GROUP`` emails plus one per connection, per dispatch in flight when a worker is
+killed. A lost database connection is retried (``DB_RETRY_FOR``) before anything is given up,
+so it resends nothing.
 """
 
 import datetime as dt
@@ -75,8 +77,9 @@ RENEW_EVERY = 15.0  # seconds
 BATCH_SIZE = 100
 # Rows whose email the mail server took are marked sent together: at most this many, and at
 # most this long after the first of them was taken. A worker dying in between leaves them
-# "sending", and they go out again (same Message-ID) once their lease runs out: this bounds the
-# only duplicates there can be (docs/reminders.md). One UPDATE per email was a third of the
+# "sending", and they go out again (same Message-ID) once their lease runs out: this, with the
+# email on each SMTP connection, bounds the only duplicates there can be (docs/reminders.md).
+# One UPDATE per email was a third of the
 # time per email in bench/reminders_delivery.py, most of it PostgreSQL committing each one.
 SENT_GROUP = 20
 SENT_GROUP_WAIT = 0.5  # seconds
