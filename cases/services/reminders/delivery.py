@@ -73,8 +73,10 @@ from .smtp import (
 log = logging.getLogger(__name__)
 
 RENEW_EVERY = 15.0  # seconds
-# Rows claimed and sent per SMTP connection. Small batches keep memory flat and leases short.
-BATCH_SIZE = 100
+# Rows claimed per batch (its connections open and close with it). Batches keep memory flat and
+# leases short; between two, the connections idle while the next is claimed and checked: 300
+# sent 10-25 % faster than 100 in bench/reminders_delivery.py.
+BATCH_SIZE = 300
 # Rows whose email the mail server took are marked sent together: at most this many, and at
 # most this long after the first of them was taken. A worker dying in between leaves them
 # "sending", and they go out again (same Message-ID) once their lease runs out: this, with the
