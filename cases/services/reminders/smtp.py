@@ -1,4 +1,5 @@
-"""SMTP for reminders: opening and closing a connection, and what an error means.
+"""SMTP for reminders: opening and closing a connection, handing it one email, what an error
+means, and sending over several connections at once (``SmtpLanes``).
 
 A 5xx reply for a recipient or a message is a refusal for good; a 4xx reply is "not now"; no
 answer at all (refused connection, timeout, dropped connection, 421) is an unreachable server.
