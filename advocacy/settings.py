@@ -526,3 +526,7 @@ REMINDER_LOG_AFTER_DAYS = env_int("REMINDER_LOG_AFTER_DAYS", 30, minimum=1)
 # so that last year's reminders can still be looked up. The deadline, its history and the
 # case's timeline stay (docs/reminders.md, "What is kept"). Never less than the above.
 REMINDER_KEEP_DAYS = env_int("REMINDER_KEEP_DAYS", 400, minimum=1)
+# SMTP connections one reminder dispatch sends over at once, each email on its way while the
+# next is checked and built (docs/reminders.md, "Delivery"). Mail servers limit connections
+# per client (often to 10 or more); 1 sends one email at a time.
+REMINDER_SMTP_CONNECTIONS = env_int("REMINDER_SMTP_CONNECTIONS", 4, minimum=1)

@@ -7,9 +7,11 @@ Delivery itself is under test here, so most tests send to a real SMTP server on 
 import datetime as dt
 import io
 import threading
+import time
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -72,7 +74,8 @@ def test_dispatch_run_twice_sends_each_reminder_once(frozen, case, coordinator, 
     assert all(row.attempts == 1 for row in due_rows())
 
 
-def test_one_smtp_connection_per_batch(frozen, case, coordinator, editor, smtp_server):
+def test_one_smtp_connection_per_batch(frozen, case, coordinator, editor, smtp_server, settings):
+    settings.REMINDER_SMTP_CONNECTIONS = 1
     make_visits(case, coordinator, [coordinator, editor], count=5)
     frozen(FIRST_POINT)
     reminders_dispatch(batch_size=100)
@@ -85,9 +88,60 @@ def test_one_smtp_connection_per_batch(frozen, case, coordinator, editor, smtp_s
     assert smtp_server.handler.connections == 1 + 3  # 10 emails in batches of 4
 
 
-def test_refused_mail_is_retried_with_backoff_then_delivered_once(
-    frozen, case, coordinator, editor, smtp_server
+def test_a_batch_sends_over_several_connections_at_once(
+    frozen, case, coordinator, editor, smtp_server, settings
 ):
+    settings.REMINDER_SMTP_CONNECTIONS = 4
+    smtp_server.handler.delay = 0.2  # a slow server: every connection is kept busy
+    make_visits(case, coordinator, [coordinator, editor], count=5)
+    frozen(FIRST_POINT)
+    started = time.monotonic()
+    result = reminders_dispatch()
+    took = time.monotonic() - started
+
+    assert result.sent == 10 and smtp_server.handler.accepted == 10
+    assert smtp_server.handler.connections == 4  # never more than the setting
+    assert took < 10 * 0.2  # one after the other, the server alone would take 2 s
+    ids = smtp_server.handler.message_ids()
+    assert sorted(ids) == sorted(due_rows().values_list("message_id", flat=True))
+    assert set(due_rows().values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_server_taking_fewer_connections_gets_every_email_once(
+    frozen, case, coordinator, editor, smtp_server, settings, monkeypatch
+):
+    """A server limiting connections per client refuses the third: the emails go over the
+    two it took, none is counted as failed, none is sent twice."""
+    settings.REMINDER_SMTP_CONNECTIONS = 4
+    smtp_server.handler.delay = 0.2  # every connection is kept busy
+    opened, refused, lock = [], [], threading.Lock()
+
+    class TwoConnections(SmtpBackend):
+        def open(self):
+            with lock:  # connections open in the senders' threads
+                if self.connection is None:
+                    if len(opened) >= 2:
+                        refused.append(self)
+                        raise ConnectionRefusedError("too many connections from your host")
+                    opened.append(self)
+            return super().open()
+
+    monkeypatch.setattr(delivery, "mail_backend", lambda: TwoConnections(fail_silently=False))
+    make_visits(case, coordinator, [coordinator, editor], count=5)
+    frozen(FIRST_POINT)
+    result = reminders_dispatch()
+
+    assert (result.sent, result.retrying, result.failed) == (10, 0, 0)
+    assert smtp_server.handler.connections == 2 and refused
+    ids = smtp_server.handler.message_ids()
+    assert sorted(ids) == sorted(due_rows().values_list("message_id", flat=True))
+    assert {row.attempts for row in due_rows()} == {1}
+
+
+def test_refused_mail_is_retried_with_backoff_then_delivered_once(
+    frozen, case, coordinator, editor, smtp_server, settings
+):
+    settings.REMINDER_SMTP_CONNECTIONS = 1
     make_visits(case, coordinator, [coordinator, editor], count=2)
     smtp_server.handler.refuse_all = "451 4.3.0 Mailbox busy, try again later"
     frozen(FIRST_POINT)
@@ -215,8 +269,9 @@ def test_a_row_left_sending_by_a_dead_worker_is_resent_with_the_same_message_id(
 
 
 def test_a_worker_dying_mid_batch_resends_at_most_its_last_unmarked_group(
-    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch
+    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch, settings
 ):
+    settings.REMINDER_SMTP_CONNECTIONS = 1
     make_visits(case, coordinator, [coordinator, editor, viewer], count=10)  # 30 reminders
     monkeypatch.setattr(delivery, "SENT_GROUP_WAIT", 60)  # groups by count only, however slow
     frozen(FIRST_POINT)
@@ -259,6 +314,61 @@ def test_a_worker_dying_mid_batch_resends_at_most_its_last_unmarked_group(
     assert len(ids) == 35 and set(ids) == set(due_rows().values_list("message_id", flat=True))
     # Resent: the five emails taken after the last group was marked, with their Message-IDs.
     assert len(ids) - len(set(ids)) == 25 - delivery.SENT_GROUP == 5
+    assert set(due_rows().values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_worker_dying_while_sending_on_several_connections_resends_a_bounded_few(
+    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch, settings
+):
+    """With four connections, the emails the server took but the database does not yet know
+    are at most the unmarked group plus one per connection: those, and only those, go again
+    (same Message-IDs) when the lease runs out; nothing is lost."""
+    settings.REMINDER_SMTP_CONNECTIONS = 4
+    make_visits(case, coordinator, [coordinator, editor, viewer], count=20)  # 60 reminders
+    monkeypatch.setattr(delivery, "SENT_GROUP_WAIT", 60)  # groups by count only, however slow
+    frozen(FIRST_POINT)
+
+    class Died(BaseException):
+        """The process is gone: nothing of it runs any more, not even its cleanup."""
+
+    lock, taken, dead = threading.Lock(), 0, False
+    send_one, mark_sent = delivery._send_one, delivery._mark_sent
+
+    def send_then_die(*args):
+        nonlocal taken, dead
+        if dead:  # a dead process sends nothing more
+            raise Died
+        error = send_one(*args)
+        with lock:
+            taken += 1
+            if taken == 45:  # the server took the 45th email, then the worker was killed
+                dead = True
+        if dead:
+            raise Died
+        return error
+
+    monkeypatch.setattr(delivery, "_send_one", send_then_die)
+    monkeypatch.setattr(
+        delivery, "_mark_sent", lambda rows, token: 0 if dead else mark_sent(rows, token)
+    )
+    release = delivery._release_claim
+    monkeypatch.setattr(
+        delivery, "_release_claim", lambda token, ids: 0 if dead else release(token, ids)
+    )
+    with pytest.raises(Died):
+        reminders_dispatch()
+    monkeypatch.undo()
+    received_before = smtp_server.handler.accepted
+    marked = due_rows().filter(status=ReminderStatus.SENT).count()
+    assert received_before >= 45
+    assert received_before - marked <= delivery.SENT_GROUP + settings.REMINDER_SMTP_CONNECTIONS
+
+    frozen(FIRST_POINT + delivery.LEASE + dt.timedelta(seconds=1))
+    reminders_dispatch()
+    ids = smtp_server.handler.message_ids()
+    assert set(ids) == set(due_rows().values_list("message_id", flat=True))  # none lost
+    resent = len(ids) - len(set(ids))
+    assert resent == received_before - marked  # exactly those the database did not know
     assert set(due_rows().values_list("status", flat=True)) == {"sent"}
 
 

@@ -147,8 +147,9 @@ def test_a_long_outage_heals_itself_and_says_so_once(
 
 
 def test_a_cancel_or_a_move_during_a_batch_stops_what_has_not_left(
-    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch
+    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch, settings
 ):
+    settings.REMINDER_SMTP_CONNECTIONS = 1  # one email at a time: exactly two have left
     cancelled, moved = make_visits(case, coordinator, [coordinator, editor, viewer], count=2)
     frozen(FIRST_POINT)
     send_one, sent = delivery._send_one, []
@@ -175,9 +176,37 @@ def test_a_cancel_or_a_move_during_a_batch_stops_what_has_not_left(
     assert reasons == {"The deadline is cancelled.", "The deadline moved."}
 
 
-def test_each_email_is_built_from_the_deadline_as_it_is_when_it_goes_out(
-    frozen, case, coordinator, editor, smtp_server, monkeypatch
+def test_a_cancel_during_a_batch_on_several_connections_lets_out_one_per_connection(
+    frozen, case, coordinator, editor, viewer, smtp_server, monkeypatch, settings
 ):
+    """With four connections, a cancel stops every email not yet checked: only those already
+    checked and handed to a connection (at most one per connection) still go out."""
+    settings.REMINDER_SMTP_CONNECTIONS = 4
+    smtp_server.handler.delay = 0.02
+    visits = make_visits(case, coordinator, [coordinator, editor, viewer], count=10)
+    frozen(FIRST_POINT)
+    record, outcomes = delivery._record_outcome, []
+
+    def record_then_cancel(outcome, *args):
+        record(outcome, *args)
+        outcomes.append(outcome)
+        if len(outcomes) == 2:  # two emails have left; now every deadline is cancelled
+            for visit in visits:
+                services.deadline_change_status(
+                    deadline=visit, to=DeadlineStatus.CANCELLED, by=coordinator, reason="x"
+                )
+
+    monkeypatch.setattr(delivery, "_record_outcome", record_then_cancel)
+    result = reminders_dispatch()
+    assert 2 <= result.sent <= 2 + settings.REMINDER_SMTP_CONNECTIONS
+    assert result.sent + result.cancelled == 30
+    assert smtp_server.handler.accepted == result.sent
+
+
+def test_each_email_is_built_from_the_deadline_as_it_is_when_it_goes_out(
+    frozen, case, coordinator, editor, smtp_server, monkeypatch, settings
+):
+    settings.REMINDER_SMTP_CONNECTIONS = 1
     [visit] = make_visits(case, coordinator, [coordinator, editor])
     frozen(FIRST_POINT)
     send_one = delivery._send_one

@@ -30,7 +30,10 @@ from tests.smtp import SmtpSink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-DATABASE = "advocacy_system"
+# Named after the database in DATABASE_URL, so that two checkouts can run these side by side.
+DATABASE = (
+    urllib.parse.urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/") or "advocacy"
+) + "_system"
 PASSWORD = "system test passphrase 7c1e"
 LEGAL_NAME = "Ri Sysnamemarker"
 PRISONER_CODE = "POW-SYS-1"
