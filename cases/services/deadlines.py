@@ -21,6 +21,7 @@ from cases.models.dates import period_end
 from cases.models.deadlines import MAX_REMINDER_DAYS
 
 from . import plausibility
+from .derived import cases_rebuild
 from .reminders import reminders_plan
 from .transitions import apply_transition, save_tracked
 
@@ -119,16 +120,8 @@ def cases_refresh_next_deadlines(*, case_ids: list[int]) -> int:
 
 
 def cases_rebuild_next_deadlines(*, batch_size: int = 2000) -> tuple[int, int]:
-    """Recompute ``Case.next_deadline_on`` of every case: (cases looked at, cases changed).
-    Idempotent: a second run changes nothing."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
-    changed = 0
-    for start in range(0, len(ids), batch_size):
-        with transaction.atomic():
-            changed += cases_refresh_next_deadlines(case_ids=ids[start : start + batch_size])
-    return len(ids), changed
+    """Recompute ``Case.next_deadline_on`` of every case: (cases looked at, cases changed)."""
+    return cases_rebuild(cases_refresh_next_deadlines, batch_size=batch_size)
 
 
 def _normalise(deadline: Deadline) -> None:

@@ -17,6 +17,8 @@ from cases.models import Case, Event, Petition
 from cases.models.cases import SEARCH_FIELDS
 from cases.models.cases import SEARCH_SEPARATOR as SEPARATOR
 
+from .derived import cases_rebuild
+
 # One entry a line. A search text holding the separator is searched live, without the
 # document (selectors.cases._search): any other text is a substring of the joined lines
 # exactly when it is a substring of one of them.
@@ -112,12 +114,5 @@ def cases_of_person(prisoner_id: int) -> list[int]:
 
 
 def cases_rebuild_search(*, batch_size: int = 2000) -> tuple[int, int]:
-    """Recompute the search document of every case: (cases looked at, cases changed).
-    Idempotent: a second run changes nothing."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
-    changed = 0
-    for start in range(0, len(ids), batch_size):
-        changed += cases_refresh_search(case_ids=ids[start : start + batch_size])
-    return len(ids), changed
+    """Recompute the search document of every case: (cases looked at, cases changed)."""
+    return cases_rebuild(cases_refresh_search, batch_size=batch_size)
