@@ -42,6 +42,8 @@ class Compiled:
     names: tuple[str, ...]
     converters: tuple[tuple[int, tuple, object], ...]
 
+    prepared: bool = False  # PostgreSQL: lists as one array (= ANY), the statement prepared
+
     def rows(self, **values) -> list[tuple]:
         """Run the query with these values in its slots; rows as ``values_list`` gives."""
         sql = [self.pieces[0]]
@@ -57,11 +59,28 @@ class Compiled:
                 items = values[what]
                 if not items:
                     raise ValueError(f"{what}: a list slot needs at least one value")
-                sql.append(", ".join(["%s"] * len(items)))
-                params.extend(items)
+                if self.prepared:
+                    sql.append("%s")
+                    params.append(list(items))
+                else:
+                    sql.append(", ".join(["%s"] * len(items)))
+                    params.extend(items)
             sql.append(piece)
         connection = connections[self.alias]
         with connection.cursor() as cursor:
+            if self.prepared:
+                # Django's cursor binds on the client and never prepares; this one binds on
+                # the server and prepares the statement once per connection, so PostgreSQL
+                # plans it once (planning the entries' query with its eight joins took
+                # about 2 ms of the 3 ms it ran). Run through Django's wrapper all the same:
+                # its error translation, execute wrappers and query log see it.
+                raw = connection.connection
+                if raw.prepare_threshold is None:
+                    # Django turns preparing off (None); a threshold no query reaches turns
+                    # it on for the statements asked for alone (prepare=True).
+                    raw.prepare_threshold = 2**31 - 1
+                cursor.cursor.close()
+                cursor.cursor = _PreparingCursor(raw)
             cursor.execute("".join(sql), params)
             rows = cursor.fetchall()
         if not self.converters:
@@ -108,6 +127,14 @@ def compile_queryset(queryset: QuerySet, slots: dict[str, tuple[str, object]]) -
     unused = {name for name in slots} - {what for how, what in fills if how != "const"}
     if unused:
         raise ValueError(f"stand-ins not found in the query: {sorted(unused)}")
+    prepared = connections[queryset.db].vendor == "postgresql"
+    if prepared:
+        for n, (how, _what) in enumerate(fills):
+            before, after = pieces[n], pieces[n + 1]
+            if how == "many":
+                if not (before.endswith(" IN (") and after.startswith(")")):
+                    raise ValueError("a list stand-in outside IN (...)")
+                pieces[n] = before[: -len("IN (")] + "= ANY("
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
     fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
@@ -121,7 +148,30 @@ def compile_queryset(queryset: QuerySet, slots: dict[str, tuple[str, object]]) -
         fills=tuple(fills),
         names=tuple(names),
         converters=converters,
+        prepared=prepared,
     )
+
+
+try:
+    import psycopg
+
+    class _PreparingCursor(psycopg.Cursor):
+        """A server-binding cursor that prepares every statement it runs."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            super().execute(query, params, prepare=True, binary=binary)
+            if self._query is None:
+                # A prepared statement's run leaves no query text, which Django's query log
+                # (connection.queries, CaptureQueriesContext) reads: give it the statement.
+                self._query = _Statement(query.encode())
+            return self
+
+    @dataclass(frozen=True)
+    class _Statement:
+        query: bytes
+
+except ImportError:  # SQLite only
+    _PreparingCursor = None
 
 
 _compiled: dict[Hashable, Compiled] = {}
