@@ -150,3 +150,12 @@ def test_a_compiled_query_reads_the_values_of_each_run(every_kind, django_assert
         timeline.timeline_shown(ids[:1])
     assert len(ctx.captured_queries) == 1
     assert timeline.timeline_shown([]) == []
+
+
+@pytest.mark.django_db
+def test_the_case_people_are_the_orms(every_kind, lead_org, coordinator):
+    people = timeline.case_people(every_kind)
+    assert people == list(timeline.case_people_queryset(every_kind))
+    assert [p["code"] for p in people] == ["POW-A", "POW-B"]
+    alone = factories.make_case(lead_organization=lead_org, by=coordinator)
+    assert timeline.case_people(alone) == [] == list(timeline.case_people_queryset(alone))

@@ -1,12 +1,16 @@
 """Querysets compiled to SQL once per process and run again with other values.
 
-Building a queryset's SQL through the ORM costs milliseconds per query (the case page's
-timeline read three: 10-16 ms of its selector, see docs/performance.md). A ``Compiled``
+Building a queryset's SQL through the ORM, and PostgreSQL planning it, cost milliseconds per
+query (the case page's timeline reads three: 10-20 ms of its selector, 2-6 ms compiled and
+prepared; see docs/performance.md, "Case timeline"). A ``Compiled``
 query is built once from a queryset made with *stand-ins*: values no row can have (see
 ``stand_in``), one per value that changes between runs. The SQL and its parameters are kept;
 each parameter that is a stand-in is a *slot*, filled on every run. A list slot (``IN (...)``)
 is compiled from a list of one stand-in and takes a list of any length but zero (a query
 with an empty list has another shape: the caller asks the ORM, or keys the shape apart).
+
+On PostgreSQL a list slot is one array parameter (``= ANY(%s)``), so the statement's text
+is the same whatever the number of ids, and the statement is prepared once per connection.
 
 The rows come back converted as the ORM would convert them (the backend's and the fields'
 converters, read at compile time), so a run returns what ``values_list`` would.
@@ -127,7 +131,7 @@ def compile_queryset(queryset: QuerySet, slots: dict[str, tuple[str, object]]) -
     unused = {name for name in slots} - {what for how, what in fills if how != "const"}
     if unused:
         raise ValueError(f"stand-ins not found in the query: {sorted(unused)}")
-    prepared = connections[queryset.db].vendor == "postgresql"
+    prepared = connections[queryset.db].vendor == "postgresql" and _PreparingCursor is not None
     if prepared:
         for n, (how, _what) in enumerate(fills):
             before, after = pieces[n], pieces[n + 1]

@@ -624,6 +624,22 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
     return shown
 
 
+def case_people(case: Case) -> list[dict]:
+    """The case's people of concern as the timeline's controls list them ({"pk", "code"}, by
+    code), with SQL compiled once per process (``compiled``)."""
+    query = compiled(
+        ("case_people",),
+        lambda: case_people_queryset(stand_in(0)),
+        {"case": ("one", stand_in(0))},
+    )
+    return query.dicts(case=case.pk)
+
+
+def case_people_queryset(case) -> QuerySet:
+    """``case_people`` through the ORM (``case``: a case or its id)."""
+    return Prisoner.objects.filter(cases=case).order_by("code", "pk").values("pk", "code")
+
+
 def case_timeline_shown(
     case: Case,
     *,
