@@ -20,6 +20,7 @@ from cases.models import (
 )
 from cases.models.base import _choice_labels
 from cases.models.deadlines import format_due
+from cases.selectors.compiled import compiled, stand_in
 from cases.selectors.history import reason_display
 
 PAGE_SIZE = 50
@@ -152,12 +153,40 @@ def _page_ids(
     start = (page - 1) * page_size
     if people is None:
         people = list(case.prisoners.values_list("pk", flat=True))
-    ids = list(
+    key = ("page_ids", bool(people), tuple(kinds or ()), prisoner is None, newest_first)
+    slots = {"case": ("one", stand_in(0))}
+    if people:
+        slots["people"] = ("many", stand_in(1))
+    if prisoner is not None:
+        slots["prisoner"] = ("one", stand_in(2))
+    query = compiled(
+        (*key, start, page_size),
+        lambda: _page_ids_queryset(
+            stand_in(0),
+            [stand_in(1)] if people else [],
+            kinds=kinds,
+            prisoner=None if prisoner is None else stand_in(2),
+            newest_first=newest_first,
+        )[start : start + page_size + 1],
+        slots,
+    )
+    values = {"case": case.pk, "people": people}
+    if prisoner is not None:
+        values["prisoner"] = prisoner.pk
+    ids = [pk for (pk,) in query.rows(**values)]
+    return ids[:page_size], len(ids) > page_size
+
+
+def _page_ids_queryset(
+    case, people, *, kinds: list[str] | None, prisoner, newest_first: bool
+) -> QuerySet:
+    """The ids of the entries shown, in order (``_page_ids`` compiles it once per shape;
+    ``case`` and ``prisoner`` are models or ids)."""
+    return (
         _entries(case, people, kinds=kinds, prisoner=prisoner)
         .order_by(*_order(newest_first))
-        .values_list("pk", flat=True)[start : start + page_size + 1]
+        .values_list("pk")
     )
-    return ids[:page_size], len(ids) > page_size
 
 
 def case_timeline(
@@ -362,13 +391,11 @@ def _named(queryset, owner: str, tag: str, relation: str) -> QuerySet:
     )
 
 
-def _entry_lists(
+def _entry_lists_queryset(
     event_ids: list[int], petition_ids: list[int], development_ids: list[int] = ()
-) -> dict[tuple[str, int], list]:
-    """What the entries list, in one query: the people (by code), authorities and
-    organizations (by name) of these events; who filed these petitions (by name) and what
-    they request (in order); the authorities of these developments. {(tag, owner id):
-    [values]}, each list in the models' order."""
+) -> QuerySet | None:
+    """The rows of ``_entry_lists`` (owner, tag, a, b, sort keys) as one ordered UNION
+    queryset; None when no ids are given."""
     parts = []
     if development_ids:
         through = Development.authorities.through.objects.filter(development_id__in=development_ids)
@@ -406,9 +433,40 @@ def _entry_lists(
             )
         )
     if not parts:
-        return {}
+        return None
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    rows = rows.order_by("l_tag", "l_owner", "l_text", "l_n1", "l_n2")
+    return rows.order_by("l_tag", "l_owner", "l_text", "l_n1", "l_n2")
+
+
+def _entry_list_rows(
+    event_ids: list[int], petition_ids: list[int], development_ids: list[int] = ()
+) -> list[tuple]:
+    """The rows of ``_entry_lists_queryset``, its SQL compiled once per process for each
+    combination of the kinds of ids given."""
+    if not (event_ids or petition_ids or development_ids):
+        return []
+    names = ("events", "petitions", "developments")
+    given = dict(zip(names, (event_ids, petition_ids, development_ids), strict=True))
+    stand_ins = {name: stand_in(n) for n, name in enumerate(names)}
+    slots = {name: ("many", stand_ins[name]) for name in names if given[name]}
+    query = compiled(
+        ("entry_lists", *(bool(given[name]) for name in names)),
+        lambda: _entry_lists_queryset(
+            *([stand_ins[name]] if given[name] else [] for name in names)
+        ),
+        slots,
+    )
+    return query.rows(**{name: list(given[name]) for name in slots})
+
+
+def _entry_lists(
+    event_ids: list[int], petition_ids: list[int], development_ids: list[int] = ()
+) -> dict[tuple[str, int], list]:
+    """What the entries list, in one query: the people (by code), authorities and
+    organizations (by name) of these events; who filed these petitions (by name) and what
+    they request (in order); the authorities of these developments. {(tag, owner id):
+    [values]}, each list in the models' order."""
+    rows = _entry_list_rows(event_ids, petition_ids, development_ids)
     kinds = _labels(PetitionRequest, "kind")
     outcomes = _labels(PetitionRequest, "outcome")
     make = {
@@ -438,13 +496,21 @@ def _recorded_shown(row: dict) -> tuple:
     return row["recorded_at"], actor
 
 
+def _shown_queryset(ids: list[int]) -> QuerySet:
+    """The columns ``timeline_shown`` reads of these entries (compiled once per process)."""
+    return TimelineEntry.objects.filter(pk__in=ids).values(*_SHOWN_COLUMNS)
+
+
 def timeline_shown(ids: list[int]) -> list[EntryShown]:
     """These entries (in this order) as the page shows them: ``EntryShown`` records read
     with at most six queries (entries; people, authorities and organizations of their
     events; filers and requests of their petitions), whatever the number of entries."""
-    rows = {
-        row["id"]: row for row in TimelineEntry.objects.filter(pk__in=ids).values(*_SHOWN_COLUMNS)
-    }
+    if not ids:
+        return []
+    query = compiled(
+        ("shown",), lambda: _shown_queryset([stand_in(0)]), {"ids": ("many", stand_in(0))}
+    )
+    rows = {row["id"]: row for row in query.dicts(ids=list(ids))}
     rows_in_order = [rows[pk] for pk in ids if pk in rows]
     event_ids = sorted(
         {r["event_id"] for r in rows_in_order if r["kind"] == "event" and r["event_id"]}
@@ -556,6 +622,22 @@ def timeline_shown(ids: list[int]) -> list[EntryShown]:
             )
         )
     return shown
+
+
+def case_people(case: Case) -> list[dict]:
+    """The case's people of concern as the timeline's controls list them ({"pk", "code"}, by
+    code), with SQL compiled once per process (``compiled``)."""
+    query = compiled(
+        ("case_people",),
+        lambda: case_people_queryset(stand_in(0)),
+        {"case": ("one", stand_in(0))},
+    )
+    return query.dicts(case=case.pk)
+
+
+def case_people_queryset(case) -> QuerySet:
+    """``case_people`` through the ORM (``case``: a case or its id)."""
+    return Prisoner.objects.filter(cases=case).order_by("code", "pk").values("pk", "code")
 
 
 def case_timeline_shown(

@@ -258,7 +258,7 @@ def _timeline_context(request, case, *, can_edit: bool, version: str | None = No
 
     def render_entries() -> tuple[str, bool, list[dict]]:
         # The people to filter by (the timeline's controls), kept with the entries.
-        people = list(case.prisoners.order_by("code", "pk").values("pk", "code"))
+        people = timeline_selectors.case_people(case)
         timeline = timeline_selectors.case_timeline_shown(
             case,
             page=page,
