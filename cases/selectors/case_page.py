@@ -16,7 +16,7 @@ from cases.selectors.timeline import case_page_scopes, case_page_versions_from
 
 @dataclass(frozen=True)
 class CasePageState:
-    """The versions of the page's parts (``case_page_versions``) and what the reader's view
+    """The versions of the page's parts (``case_page_versions_from``) and what the reader's view
     of it needs on every request: whether they muted the case, and whether there is anything
     to show in the two places never cached (failed reminders, open urgent alerts)."""
 

@@ -667,15 +667,6 @@ def timeline_version(case: Case) -> str:
     return timeline_versions([case.pk])[case.pk]
 
 
-def case_page_versions(case: Case) -> dict[str, str]:
-    """The version of the case's timeline (``"timeline"``: ``timeline_version``) and of each
-    part of its page around it (``TimelineVersion.PARTS``), in one query. The case page reads
-    them with the reader's state of the page (``selectors.case_page.case_page_state``)."""
-    scopes = case_page_scopes(case.pk)
-    tokens = dict(TimelineVersion.objects.filter(scope__in=scopes).values_list("scope", "token"))
-    return case_page_versions_from(case.pk, tokens)
-
-
 def case_page_scopes(case_id: int) -> list[str]:
     """The ``TimelineVersion`` scopes the versions of a case's page are made of."""
     return [
@@ -686,7 +677,10 @@ def case_page_scopes(case_id: int) -> list[str]:
 
 
 def case_page_versions_from(case_id: int, tokens: dict[str, str]) -> dict[str, str]:
-    """``case_page_versions`` from the tokens read (scope: token) of ``case_page_scopes``."""
+    """The version of the case's timeline (``"timeline"``: ``timeline_version``) and of each
+    part of its page around it (``TimelineVersion.PARTS``), from the tokens read (scope:
+    token) of ``case_page_scopes``: the case page reads them with the reader's state of the
+    page, in one query (``selectors.case_page.case_page_state``)."""
     everywhere = tokens.get(TimelineVersion.ALL, "0")
     names = {
         TimelineVersion.case_scope(case_id): "timeline",

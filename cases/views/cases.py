@@ -371,7 +371,7 @@ PEOPLE_CARD_FIELDS = (
 def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict:
     """The case page's parts around the timeline, rendered, most often from the cache.
 
-    Each is kept under the versions of what it shows (``case_page_versions``: a new event
+    Each is kept under the versions of what it shows (``case_page_versions_from``: a new event
     leaves them all as they are, a new deadline changes the header and the deadlines), the
     reader's rights, language and time zone, and today's date (countdowns); all are fetched
     with one ``get_many``. When one is missing, what it shows is read here, before
