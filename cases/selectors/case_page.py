@@ -24,9 +24,13 @@ class CasePageState:
     muted: bool
     has_failed_reminders: bool
     has_open_alerts: bool
+    # The statement also counted this view as a repeat view of the session (``with_write``).
+    repeat_view_counted: bool = False
 
 
-_MUTED, _FAILED, _ALERTS = "=muted", "=failed", "=alerts"  # never a TimelineVersion scope
+# Never a TimelineVersion scope.
+_MUTED, _FAILED, _ALERTS, _REPEAT_VIEW = "=muted", "=failed", "=alerts", "=repeat-view"
+_REPEAT_VIEW_SQL = "SELECT '=repeat-view', '' WHERE EXISTS (SELECT 1 FROM repeat_view)"
 
 # One statement, the same on PostgreSQL and SQLite: the version tokens as (scope, token) rows,
 # then one row for each flag that holds. Each flag is an EXISTS through an index: the muted
@@ -67,19 +71,30 @@ def _state_sql(scope_count: int) -> str:
     )
 
 
-def case_page_state(case: Case, user) -> CasePageState:
+def case_page_state(case: Case, user, *, with_write=None) -> CasePageState:
     """The case page's versions and the reader's flags, in one query (was four, plus the
-    reader's profile). The caller has checked that the reader may see the case."""
+    reader's profile). The caller has checked that the reader may see the case.
+
+    ``with_write``: ``(sql, params)`` of a data-modifying CTE named ``repeat_view`` that
+    returns a row when it counted this view (``services.audit.repeat_view_cte``), run in the
+    same statement to save a round trip; the state reads none of what it writes.
+    """
     from django.db import connection
 
     scopes = case_page_scopes(case.pk)
+    sql = _state_sql(len(scopes))
     params = [*scopes, user.pk, case.pk, case.pk, ReminderStatus.FAILED.value, case.pk]
+    if with_write is not None:
+        cte, cte_params = with_write
+        sql = "\n".join(["WITH " + cte, sql, "UNION ALL", _REPEAT_VIEW_SQL])
+        params = [*cte_params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(_state_sql(len(scopes)), params)
+        cursor.execute(sql, params)
         rows = dict(cursor.fetchall())
     return CasePageState(
         versions=case_page_versions_from(case.pk, rows),
         muted=_MUTED in rows,
         has_failed_reminders=_FAILED in rows,
         has_open_alerts=_ALERTS in rows,
+        repeat_view_counted=_REPEAT_VIEW in rows,
     )

@@ -7,7 +7,7 @@ re-implements a rule.
 from . import team
 from .accounts import password_reset_request, password_reset_send
 from .actors import system_actor
-from .audit import access_log_record, case_view_record
+from .audit import access_log_record, case_view_record, repeat_view_cte
 from .cases import (
     case_add_prisoner,
     case_assign_reference,
@@ -94,6 +94,7 @@ __all__ = [
     "reminders_recover_worker",
     "reminders_replan_for_user",
     "reminders_replan_open",
+    "repeat_view_cte",
     "system_actor",
     "team",
 ]

@@ -431,13 +431,20 @@ def case_detail(request, pk):
     case, level = access.get_case_and_level(request.user, pk)
     today = timezone.localdate()
     # Only the case page itself is logged, not its partial refreshes; repeated views in one
-    # session are counted beside the session's first (cases/services/audit.py).
-    services.case_view_record(
-        user=request.user, case=case, session_sid=team_services.session_sid(request)
-    )
-    # The versions of the page's parts and the reader's flags, in one query; the failed
-    # reminders and the open alerts are read only when there are some.
-    state = case_page_state(case, request.user)
+    # session are counted beside the session's first (cases/services/audit.py). The versions
+    # of the page's parts and the reader's flags come in one query, which on PostgreSQL also
+    # counts a repeat view; the failed reminders and the open alerts are read only when there
+    # are some.
+    session_sid = team_services.session_sid(request)
+    repeat_view = services.repeat_view_cte(user=request.user, case=case, session_sid=session_sid)
+    state = case_page_state(case, request.user, with_write=repeat_view)
+    if not state.repeat_view_counted:
+        services.case_view_record(
+            user=request.user,
+            case=case,
+            session_sid=session_sid,
+            repeat_checked=repeat_view is not None,
+        )
     versions = state.versions
     timeline = _timeline_context(
         request, case, can_edit=level >= Level.EDIT, version=versions["timeline"]
