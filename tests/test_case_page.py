@@ -24,6 +24,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
+
 # session, user, the case with the reader's level, the versions and flags with the view
 # counted on record in the same statement (SQLite: the count is a statement of its own). A
 # regression (a lazy read, a second access check, a query per flag) fails here.
