@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from cases.models import Case, CaseShare, Membership, Prisoner
+from cases.models.cases import SEARCH_DOCUMENT_FIELDS
 
 
 class Level(IntEnum):
@@ -119,11 +120,14 @@ def get_case_for(user, pk, *, level: Level = Level.READ) -> Case:
 
 # The case with, on each row, one of the reader's memberships (organization, role) and the
 # case's share with that organization, if any: everything ``_level_from`` needs, in one query
-# (the case page's first, on every view). Table names are the models' own; the values are
-# parameters.
+# (the case page's first, on every view), without the search document. Table names are the
+# models' own; the values are parameters.
 _CASE, _MEMBERSHIP, _SHARE = (m._meta.db_table for m in (Case, Membership, CaseShare))
+_CASE_COLUMNS = ", ".join(
+    f"c.{f.column}" for f in Case._meta.concrete_fields if f.name not in SEARCH_DOCUMENT_FIELDS
+)
 _CASE_FOR_READER_SQL = f"""
-SELECT c.*, m.organization_id AS reader_organization_id, m.role AS reader_role,
+SELECT {_CASE_COLUMNS}, m.organization_id AS reader_organization_id, m.role AS reader_role,
        s.level AS reader_share_level
 FROM {_CASE} c
 JOIN {_MEMBERSHIP} m ON m.user_id = %s

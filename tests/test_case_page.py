@@ -64,6 +64,7 @@ def test_the_case_page_seen_again_makes_four_queries(shared_case, reader, reques
     assert "cases_userprofile_muted_cases" in joined  # the mute flag, in the state query
     assert 'FROM "cases_userprofile"' not in joined  # no profile loaded for it
     assert "'coordinator'" not in joined  # the menu's "Team" link is kept in the session
+    assert "search_case_words" not in joined  # nor the case's search document
 
 
 def test_every_view_is_still_on_record(shared_case, editor, client):

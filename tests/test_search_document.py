@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cases import services
 from cases.models import Authority, Case, Petition
-from cases.models.cases import SEARCH_FIELDS
+from cases.models.cases import SEARCH_DOCUMENT_FIELDS, SEARCH_FIELDS
 from cases.selectors.cases import _search, _search_live
 from cases.services import directory
 from cases.services.search import search_documents
@@ -256,6 +256,19 @@ def test_derived_columns_stay_out_of_history_and_an_old_copy_cannot_undo_them(ca
     assert case.history.count() == case_history
     services.case_update(case=stale, by=coordinator, title="Renamed")
     assert "ICRC" in stored(case.pk)[1]
+
+
+@pytest.mark.django_db
+def test_a_loaded_case_leaves_its_document_in_the_database_and_reads_it_on_demand(
+    case, coordinator
+):
+    """Case.objects defers the search document (most of a row's bytes), for every reader."""
+    factories.make_petition(case=case, by=coordinator, title="Request for ICRC access")
+    loaded = Case.objects.get(pk=case.pk)
+    assert loaded.get_deferred_fields() == set(SEARCH_DOCUMENT_FIELDS)
+    assert "ICRC" in loaded.search_petitions  # read when touched
+    related = case.lead_organization.led_cases.get()  # through a relation too
+    assert set(SEARCH_DOCUMENT_FIELDS) <= related.get_deferred_fields()
 
 
 @pytest.mark.django_db

@@ -4,7 +4,13 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .base import StatusTrackedModel, TimestampedModel, history, history_with_m2m
+from .base import (
+    StatusTrackedModel,
+    TimestampedModel,
+    TrackedQuerySet,
+    history,
+    history_with_m2m,
+)
 
 
 class TextVector(SearchVector):
@@ -33,6 +39,22 @@ class Priority(models.TextChoices):
     NORMAL = "normal", _("Normal")
     HIGH = "high", _("High")
     URGENT = "urgent", _("Urgent")
+
+
+class CaseManager(models.Manager.from_queryset(TrackedQuerySet)):
+    """Cases without their search document (``SEARCH_DOCUMENT_FIELDS``): only the list's
+    search reads it, in SQL, and it was most of each row's bytes (a case list page carried
+    its text vectors for nothing). Asking for a field (``values``, ``only``) still reads it;
+    touching it on a loaded case reads it then."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer(*SEARCH_DOCUMENT_FIELDS)
+
+
+NEXT_DEADLINE_FIELDS = ("next_deadline_on", "next_deadline_precision")
+SEARCH_FIELDS = ("search_names", "search_petitions")
+# The search document as stored, with the text vectors PostgreSQL derives from it.
+SEARCH_DOCUMENT_FIELDS = (*SEARCH_FIELDS, "search_case_words", "search_petition_words")
 
 
 class Case(StatusTrackedModel, TimestampedModel):
@@ -111,15 +133,10 @@ class Case(StatusTrackedModel, TimestampedModel):
 
     history = history_with_m2m(
         "prisoners",
-        excluded_fields=[
-            "next_deadline_on",
-            "next_deadline_precision",
-            "search_names",
-            "search_petitions",
-            "search_case_words",
-            "search_petition_words",
-        ],
+        excluded_fields=[*NEXT_DEADLINE_FIELDS, *SEARCH_DOCUMENT_FIELDS],
     )
+
+    objects = CaseManager()
 
     class Meta:
         ordering = ["-opened_on", "-id"]
@@ -188,8 +205,6 @@ class Case(StatusTrackedModel, TimestampedModel):
         super().save(*args, **kwargs)
 
 
-NEXT_DEADLINE_FIELDS = ("next_deadline_on", "next_deadline_precision")
-SEARCH_FIELDS = ("search_names", "search_petitions")
 # Between the lines of a search document (services.search).
 SEARCH_SEPARATOR = "\n"
 
