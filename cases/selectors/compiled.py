@@ -71,22 +71,7 @@ class Compiled:
                     params.extend(items)
             sql.append(piece)
         connection = connections[self.alias]
-        with connection.cursor() as cursor:
-            if self.prepared:
-                # Django's cursor binds on the client and never prepares; this one binds on
-                # the server and prepares the statement once per connection, so PostgreSQL
-                # plans it once (planning the entries' query with its eight joins took
-                # about 2 ms of the 3 ms it ran). Run through Django's wrapper all the same:
-                # its error translation, execute wrappers and query log see it.
-                raw = connection.connection
-                if raw.prepare_threshold is None:
-                    # Django turns preparing off (None); a threshold no query reaches turns
-                    # it on for the statements asked for alone (prepare=True).
-                    raw.prepare_threshold = 2**31 - 1
-                cursor.cursor.close()
-                cursor.cursor = _PreparingCursor(raw)
-            cursor.execute("".join(sql), params)
-            rows = cursor.fetchall()
+        rows = run_statement("".join(sql), params, using=self.alias, prepared=self.prepared)
         if not self.converters:
             return [tuple(row) for row in rows]
         converted = []
@@ -176,6 +161,30 @@ try:
 
 except ImportError:  # SQLite only
     _PreparingCursor = None
+
+
+def run_statement(sql: str, params, *, using: str = "default", prepared: bool = True) -> list:
+    """Run one statement the application runs again and again, and return its rows.
+
+    On PostgreSQL (``prepared``) the statement is bound on the server and prepared once per
+    connection, so that it is planned once: planning was most of the time of the case
+    page's small statements (0.15-0.25 ms each against 0.03 ms of running them), and 2 ms
+    of the 3 ms of the timeline's entries query with its eight joins. Elsewhere, or with
+    ``prepared=False``, Django's cursor runs it. Either way it goes through Django's cursor
+    wrapper: its error translation, execute wrappers and query log see it.
+    """
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if prepared and connection.vendor == "postgresql" and _PreparingCursor is not None:
+            raw = connection.connection
+            if raw.prepare_threshold is None:
+                # Django turns preparing off (None); a threshold no query reaches turns it on
+                # for the statements asked for alone (prepare=True).
+                raw.prepare_threshold = 2**31 - 1
+            cursor.cursor.close()
+            cursor.cursor = _PreparingCursor(raw)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 _compiled: dict[Hashable, Compiled] = {}
