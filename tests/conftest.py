@@ -105,11 +105,16 @@ def _fast_password_hashing(settings):
 def _empty_cache():
     # Rendered timelines are cached per process (cases/views/cases.py); a test's database is
     # rolled back, so its ids and version tokens may come back in the next test.
+    # So is the page frame's header (cases/rendering.py), under the reader's id.
     from django.core.cache import cache
 
+    from cases import rendering
+
     cache.clear()
+    rendering.forget_kept_headers()
     yield
     cache.clear()
+    rendering.forget_kept_headers()
 
 
 @pytest.fixture(autouse=True)

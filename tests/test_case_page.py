@@ -268,7 +268,7 @@ def test_the_kept_timeline_block_carries_each_readers_own_csrf_token(case, edito
     editor's copy must carry their own CSRF token, which Django accepts, and no placeholder."""
     from django.test import Client
 
-    from cases.views.cases import _csrf_placeholder
+    from cases.rendering import csrf_placeholder as _csrf_placeholder
 
     other = factories.member(lead_org, "editor", username="other-editor")
     url = reverse("cases:case-detail", args=[case.pk])

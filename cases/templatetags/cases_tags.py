@@ -153,3 +153,11 @@ def browser_name(user_agent: str) -> str:
     if browser and system:
         return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
     return browser or system or _("Unknown browser")
+
+
+@register.simple_tag(takes_context=True)
+def page_header(context) -> str:
+    """The page frame's header, kept per reader, language and section (cases/rendering.py)."""
+    from cases.rendering import header_html
+
+    return header_html(context)

@@ -5,12 +5,10 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -29,6 +27,7 @@ from cases.forms import (
     directory_choices,
 )
 from cases.models import CASE_TRANSITIONS, CaseShare
+from cases.rendering import csrf_placeholder, with_csrf_token
 from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
@@ -473,13 +472,6 @@ def case_detail(request, pk):
     return render(request, "cases/case_detail.html", context)
 
 
-def _csrf_placeholder() -> str:
-    """What stands for the reader's CSRF token in a kept copy of a form: derived from the
-    secret key, so the same in every process (a shared cache) and not guessable (a title
-    typed to look like it would otherwise become the reader's token on their own page)."""
-    return "csrf-" + salted_hmac("cases.views.cases.csrf", "placeholder").hexdigest()
-
-
 def _quick_event_fields_html(today) -> str:
     """The quick-add form's fields, empty but for today's date: the same on every case, so
     kept per language and day (rendering them was most of a timeline block)."""
@@ -503,7 +495,7 @@ def _timeline_block_html(request, context: dict, *, today) -> str:
     replaced by the reader's own token on every request.
     """
     key = "case-page:timeline-block:" + _key(context["timeline_key"], today)
-    placeholder = _csrf_placeholder()
+    placeholder = csrf_placeholder()
 
     def render_block() -> str:
         block = {**context, "csrf_token": placeholder}
@@ -512,10 +504,7 @@ def _timeline_block_html(request, context: dict, *, today) -> str:
             block["quick_event_fields_html"] = _quick_event_fields_html(today)
         return str(render_to_string("cases/partials/timeline_block.html", block))
 
-    html = cache.get_or_set(key, render_block, PART_CACHE_SECONDS)
-    # Rendered by the template engine, which escaped everything it put in; the token is
-    # Django's own (letters and digits).
-    return mark_safe(html.replace(placeholder, get_token(request)))  # noqa: S308
+    return with_csrf_token(cache.get_or_set(key, render_block, PART_CACHE_SECONDS), request)
 
 
 @require_safe
