@@ -16,6 +16,8 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from cases.context_processors import page_frame
+
 _HEADERS_KEPT = 2048  # readers x languages x sections, per process; cleared when full
 _headers: dict[tuple, str] = {}
 _lock = threading.Lock()
@@ -63,8 +65,18 @@ def header_html(context) -> str:
     per process under those, it is rendered once instead of on every page (a third of the
     time of rendering a small page). The CSRF token and the page's address are put in here.
     """
-    request = context["request"]
+    request = context.get("request")
     user = context.get("user")
+    if request is None:  # rendered outside a request (an email, a test): nothing to keep
+        return _render_header(
+            user=user,
+            frame=page_frame(),
+            section="",
+            pending=bool(context.get("second_step_pending")),
+            runs_a_team=bool(context.get("runs_a_team")),
+            csrf_token=context.get("csrf_token", ""),
+            next_path="",
+        )
     frame = context["frame"]
     signed_in = bool(user is not None and user.is_authenticated)
     pending = bool(context.get("second_step_pending")) if signed_in else False
@@ -81,19 +93,14 @@ def header_html(context) -> str:
     )
     html = _headers.get(key)
     if html is None:
-        language, section, *_rest = key
-        html = render_to_string(
-            "partials/page_header.html",
-            {
-                "user": user,
-                "LANGUAGE_CODE": language,
-                "frame": frame,
-                "section": section,
-                "second_step_pending": pending,
-                "runs_a_team": key[-1],
-                "csrf_token": csrf_placeholder(),
-                "next_path": placeholder("next"),
-            },
+        html = _render_header(
+            user=user,
+            frame=frame,
+            section=key[1],
+            pending=pending,
+            runs_a_team=key[-1],
+            csrf_token=csrf_placeholder(),
+            next_path=placeholder("next"),
         )
         with _lock:
             if len(_headers) >= _HEADERS_KEPT:
@@ -101,3 +108,19 @@ def header_html(context) -> str:
             _headers[key] = html
     html = html.replace(placeholder("next"), escape(request.get_full_path()))
     return with_csrf_token(html, request)
+
+
+def _render_header(*, user, frame, section, pending, runs_a_team, csrf_token, next_path) -> str:
+    return render_to_string(
+        "partials/page_header.html",
+        {
+            "user": user,
+            "LANGUAGE_CODE": get_language(),
+            "frame": frame,
+            "section": section,
+            "second_step_pending": pending,
+            "runs_a_team": runs_a_team,
+            "csrf_token": csrf_token,
+            "next_path": next_path,
+        },
+    )
