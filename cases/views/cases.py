@@ -7,7 +7,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -38,6 +38,7 @@ from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
 
 from .common import run_service
+from .timeline_entry import entry_html
 
 CASES_PER_PAGE = 50
 LATEST_ON_CASE_PAGE = 10
@@ -305,14 +306,12 @@ def _entries_html(case, entries: list, *, can_edit: bool) -> list[str]:
     cached = cache.get_many(keys)
     missing = [(key, entry) for key, entry in zip(keys, entries, strict=True) if key not in cached]
     if missing:
-        template = get_template("cases/partials/timeline_entry.html")
-        rendered = {
-            key: str(template.render({"entry": entry, "can_edit": can_edit}))
-            for key, entry in missing
-        }
+        # Written in Python (timeline_entry.entry_html: the template's text, about ten times
+        # faster), since a page seen for the first time renders all its entries.
+        rendered = {key: entry_html(entry, can_edit=can_edit) for key, entry in missing}
         cache.set_many(rendered, PART_CACHE_SECONDS)
         cached.update(rendered)
-    # Rendered by the template engine, which escaped everything it put in.
+    # entry_html escaped everything it put in, as the template engine does.
     return [mark_safe(cached[key]) for key in keys]  # noqa: S308
 
 
