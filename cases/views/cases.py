@@ -224,12 +224,17 @@ def _timeline_params(request, case):
     return kinds, prisoner, newest_first, page
 
 
-def _timeline_context(request, case, *, can_edit: bool, version: str | None = None) -> dict:
+def _timeline_context(
+    request, case, *, can_edit: bool, version: str | None = None, people_version: str | None = None
+) -> dict:
     """The timeline's controls and its page of entries, rendered (``timeline_html``).
 
     The entries are rendered once per version of the timeline and per way of showing it
     (language, time zone, edit links, filters, page) and then taken from the cache: on a
     long timeline, rendering its 50 entries with all they show is most of the case page.
+    With ``people_version`` (the version of the page's people part, which changes with any
+    change to the case's people or their links to it), the people the controls list are
+    kept under it, so that a new event does not read them again.
     """
     kinds, prisoner, newest_first, page = _timeline_params(request, case)
     query = request.GET.copy()
@@ -259,7 +264,14 @@ def _timeline_context(request, case, *, can_edit: bool, version: str | None = No
 
     def render_entries() -> tuple[str, bool, list[dict]]:
         # The people to filter by (the timeline's controls), kept with the entries.
-        people = timeline_selectors.case_people(case)
+        if people_version is None:
+            people = timeline_selectors.case_people(case)
+        else:
+            people = cache.get_or_set(
+                f"case-page:people:{case.pk}:{people_version}",
+                lambda: timeline_selectors.case_people(case),
+                PART_CACHE_SECONDS,
+            )
         timeline = timeline_selectors.case_timeline_shown(
             case,
             page=page,
@@ -439,7 +451,11 @@ def case_detail(request, pk):
     state = case_page_state(case, request.user)
     versions = state.versions
     timeline = _timeline_context(
-        request, case, can_edit=level >= Level.EDIT, version=versions["timeline"]
+        request,
+        case,
+        can_edit=level >= Level.EDIT,
+        version=versions["timeline"],
+        people_version=versions["people"],
     )
     context = {
         **timeline,
