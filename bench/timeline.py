@@ -404,17 +404,14 @@ class Builder:
 def parts(case, *, repeats: int) -> dict[str, float]:
     """Where the time of a cold case page goes: the timeline selector and rendering its
     entries (none from the cache), each timed alone."""
-    from django.template.loader import get_template
-
     from cases.selectors.timeline import case_timeline_shown
+    from cases.views.timeline_entry import entry_html
 
     entries = case_timeline_shown(case).entries
-    template = get_template("cases/partials/timeline_entry.html")
     return {
         "selector": median_ms(lambda: case_timeline_shown(case), repeats=repeats),
         "entries": median_ms(
-            lambda: [template.render({"entry": e, "can_edit": True}) for e in entries],
-            repeats=repeats,
+            lambda: [entry_html(e, can_edit=True) for e in entries], repeats=repeats
         ),
     }
 

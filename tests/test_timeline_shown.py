@@ -123,7 +123,9 @@ def test_an_entry_renders_from_its_record_alone(full_case, django_assert_num_que
     template = get_template(ENTRY_TEMPLATE)
     with django_assert_num_queries(0):
         html = "".join(template.render({"entry": e, "can_edit": True}) for e in entries)
+        written = "".join(case_views.entry_html(e, can_edit=True) for e in entries)
     assert "Visit to both men" in html and "Lawyer" in html and "SHA-256" in html
+    assert written == html
 
 
 def _rendered(client, url) -> list[str]:
@@ -133,10 +135,19 @@ def _rendered(client, url) -> list[str]:
     def seen(sender, template, **kwargs):
         names.append(template.name)
 
+    # Entries are written in Python (cases/views/timeline_entry.py), as the template would.
+    write_entry = case_views.entry_html
+
+    def entry_seen(entry, **kwargs):
+        names.append(ENTRY_TEMPLATE)
+        return write_entry(entry, **kwargs)
+
     template_rendered.connect(seen)
+    case_views.entry_html = entry_seen
     try:
         response = client.get(url)
     finally:
+        case_views.entry_html = write_entry
         template_rendered.disconnect(seen)
     assert response.status_code == 200
     return names
@@ -210,3 +221,37 @@ def test_an_entry_about_a_person_is_kept_apart_per_case(full_case, coordinator, 
     second_page = client.get(reverse("cases:case-detail", args=[second.pk])).content.decode()
     assert "Wounds" in first_page and "Wounds" in second_page
     assert _entries_rendered(client, reverse("cases:case-detail", args=[second.pk])) == 0
+
+
+def _reads_the_case_people(client, url) -> bool:
+    """Whether the request read the people the timeline's controls list."""
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return any(
+        'FROM "cases_prisoner" INNER JOIN "cases_case_prisoners"' in q["sql"]
+        for q in ctx.captured_queries
+    )
+
+
+@pytest.mark.django_db
+def test_the_timelines_people_follow_the_cases_people(full_case, coordinator, client):
+    """The people the timeline's filter lists are kept under the version of the page's
+    people: a new event does not read them again; a person put on the case, renamed or taken
+    off shows at once."""
+    client.force_login(coordinator)
+    url = reverse("cases:case-detail", args=[full_case.pk])
+    assert _reads_the_case_people(client, url)
+    event = full_case.events.get(title="Visit to both men")
+    services.event_update(event=event, by=coordinator, title="Visit renamed")
+    assert not _reads_the_case_people(client, url)  # the timeline changed, not its people
+    assert "Visit renamed" in client.get(url).content.decode()
+
+    third = factories.PrisonerFactory(code="POW-C", owner=full_case.lead_organization)
+    services.case_add_prisoner(case=full_case, prisoner=third, by=coordinator)
+    assert f'<option value="{third.pk}" >POW-C</option>' in client.get(url).content.decode()
+    services.prisoner_update(prisoner=third, by=coordinator, code="POW-D", reason="Typo")
+    page = client.get(url).content.decode()
+    assert f'<option value="{third.pk}" >POW-D</option>' in page and ">POW-C</option>" not in page
+    services.case_remove_prisoner(case=full_case, prisoner=third, by=coordinator, reason="Wrong")
+    assert f'<option value="{third.pk}"' not in client.get(url).content.decode()
