@@ -138,6 +138,17 @@ def test_pinned_deadlines_count_down(story):
 
 
 @pytest.mark.django_db
+def test_pinned_deadlines_name_their_assignees_in_order(story):
+    deadline = pinned_deadlines(story["case"], today=dt.date(2026, 1, 26))[0].deadline
+    lead = story["case"].lead_organization
+    added = [factories.member(lead, "editor", username=name) for name in ("zoe", "anna", "mia")]
+    deadline.assignees.add(*added)  # added out of order, and by id
+    (pinned,) = pinned_deadlines(story["case"], today=dt.date(2026, 1, 26))
+    names = [user.username for user in pinned.deadline.assignees.all()]
+    assert names == sorted(names) and {"zoe", "anna", "mia"} <= set(names)
+
+
+@pytest.mark.django_db
 def test_rebuild_reproduces_the_live_timeline(story):
     def snapshot():
         return sorted(

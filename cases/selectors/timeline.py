@@ -3,8 +3,19 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.utils.translation import get_language
 
 from cases.models import (
@@ -759,11 +770,13 @@ class PinnedDeadline:
 
 
 def pinned_deadlines(case: Case, *, today: dt.date) -> list[PinnedDeadline]:
-    """Open deadlines, soonest first, with the days left (negative when overdue)."""
+    """Open deadlines, soonest first, with the days left (negative when overdue) and their
+    assignees by name (in a fixed order: the database's own order followed its plan)."""
+    assignees = get_user_model().objects.only("id", "username").order_by("username", "id")
     deadlines = (
         case.deadlines.filter(status=DeadlineStatus.OPEN)
         .select_related("petition")
-        .prefetch_related("assignees")
+        .prefetch_related(Prefetch("assignees", queryset=assignees))
         .order_by("due_on", "due_time", "id")
     )
     return [PinnedDeadline(d, d.days_left(today)) for d in deadlines]
