@@ -49,16 +49,19 @@ PART_CACHE_SECONDS = 24 * 60 * 60
 
 @require_safe
 def case_list_view(request):
-    # The directory (organizations, authorities) the filters offer, and the search form
-    # rendered with it, are kept per version of the directory: both are on every list page.
-    directory_version = timeline_selectors.everywhere_version()
-    directory = cache.get_or_set(
-        f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS
-    )
-    form = CaseSearchForm(request.GET or None, directory=directory)
+    # The directory (organizations, authorities) the filters offer is read only to check a
+    # filter by one of them; otherwise the form is checked without it (an empty choice is
+    # valid whatever the choices), and the search form, kept rendered per version of the
+    # directory, is looked up under the version that came with the page.
+    directory_version = None
+    if _filters_by_directory(request.GET):
+        directory_version = timeline_selectors.everywhere_version()
+        form = CaseSearchForm(request.GET, directory=_directory(directory_version))
+    else:
+        form = CaseSearchForm(request.GET or None, directory=_NO_DIRECTORY)
     filters = form.filters()
-    # The page's ids (and a count that stops past 1,000), then its rows, most of them from
-    # the cache.
+    # The page's ids (and a count that stops past 1,000) with the versions of its cases,
+    # then its rows, most of them from the cache.
     page = case_list_page(
         request.user,
         filters,
@@ -66,8 +69,11 @@ def case_list_view(request):
         per_page=CASES_PER_PAGE,
         today=timezone.localdate(),
     )
+    if directory_version is None:
+        directory_version = page.everywhere_version or timeline_selectors.everywhere_version()
     query = request.GET.copy()
     query.pop("page", None)
+    ids = list(page)
     return render(
         request,
         "cases/case_list.html",
@@ -75,37 +81,55 @@ def case_list_view(request):
             "form_html": _search_form_html(request, form, directory_version, query),
             "page": page,
             "count_cap": number_format(page.cap, force_grouping=True),
-            "rows": _case_rows(request, list(page)),
+            "rows": _case_rows(request, ids, page.versions),
             "query": query.urlencode(),
             "filtered": bool(request.GET),
         },
     )
 
 
+# The directory's fields, empty: for checking a search that filters by neither.
+_NO_DIRECTORY = {"organization": [], "authority": []}
+
+
+def _filters_by_directory(params) -> bool:
+    return bool(params.get("organization") or params.get("authority"))
+
+
+def _directory(directory_version: str) -> dict:
+    """The directory's choices, kept per version of the directory."""
+    return cache.get_or_set(
+        f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS
+    )
+
+
 def _search_form_html(request, form, directory_version: str, query) -> str:
-    """The case list's search form, from the cache unless it shows errors."""
-    context = {"form": form, "filtered": bool(request.GET)}
+    """The case list's search form, from the cache unless it shows errors; rendered with
+    the directory's choices (``form`` may have been checked without them)."""
+    filtered = bool(request.GET)
+
+    def render_form() -> str:
+        shown = CaseSearchForm(request.GET or None, directory=_directory(directory_version))
+        context = {"form": shown, "filtered": filtered}
+        return str(render_to_string("cases/partials/case_search_form.html", context, request))
+
     if form.is_bound and not form.is_valid():
-        return render_to_string("cases/partials/case_search_form.html", context, request)
-    key = "case-search-form:" + _key(
-        get_language(), directory_version, sorted(query.lists()), context["filtered"]
-    )
-    html = cache.get_or_set(
-        key,
-        lambda: str(render_to_string("cases/partials/case_search_form.html", context, request)),
-        PART_CACHE_SECONDS,
-    )
+        return mark_safe(render_form())  # noqa: S308 (rendered by the template engine)
+    key = "case-search-form:" + _key(get_language(), directory_version, sorted(query.lists()), filtered)
+    html = cache.get_or_set(key, render_form, PART_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, which escaped it)
 
 
-def _case_rows(request, ids: list[int]) -> list[str]:
+def _case_rows(request, ids: list[int], versions: dict[int, str] | None = None) -> list[str]:
     """The case list's rows for these cases, in order, rendered once per version of the case
-    and language and then taken from the cache.
+    and language and then taken from the cache. ``versions``: the cases' versions if the
+    caller has them (``timeline_versions`` otherwise).
 
     A row shows the same to everyone who may see the case (access was checked by the query
     that found ``ids``), so the rows are shared by all readers, searches and pages.
     """
-    versions = timeline_selectors.timeline_versions(ids)
+    if versions is None:
+        versions = timeline_selectors.timeline_versions(ids)
     language = get_language()
     keys = {pk: f"case-row:{language}:{pk}:{versions[pk]}" for pk in ids}
     cached = cache.get_many(keys.values())
