@@ -116,9 +116,10 @@ def case_visibility_check(user, visibility: CaseVisibility) -> tuple[str, list]:
     org_column = Membership._meta.get_field("organization").column
     listed = ", ".join(["%s"] * len(visibility))
     # One membership per organization (Membership's one_membership_per_org): as many as
-    # listed, and every one of them listed, is exactly these.
+    # listed, and every one of them listed, is exactly these. Names from the model; every
+    # value is a parameter.
     sql = (
-        f"(SELECT COUNT(*) FROM {table} WHERE {user_column} = %s) = %s AND "
+        f"(SELECT COUNT(*) FROM {table} WHERE {user_column} = %s) = %s AND "  # noqa: S608
         f"(SELECT COUNT(*) FROM {table} WHERE {user_column} = %s AND {org_column} IN ({listed}))"
         " = %s"
     )

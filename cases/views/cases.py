@@ -98,9 +98,7 @@ def _filters_by_directory(params) -> bool:
 
 def _directory(directory_version: str) -> dict:
     """The directory's choices, kept per version of the directory."""
-    return cache.get_or_set(
-        f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS
-    )
+    return cache.get_or_set(f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS)
 
 
 def _search_form_html(request, form, directory_version: str, query) -> str:
@@ -115,7 +113,9 @@ def _search_form_html(request, form, directory_version: str, query) -> str:
 
     if form.is_bound and not form.is_valid():
         return mark_safe(render_form())  # noqa: S308 (rendered by the template engine)
-    key = "case-search-form:" + _key(get_language(), directory_version, sorted(query.lists()), filtered)
+    key = "case-search-form:" + _key(
+        get_language(), directory_version, sorted(query.lists()), filtered
+    )
     html = cache.get_or_set(key, render_form, PART_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, which escaped it)
 
