@@ -183,3 +183,30 @@ def test_a_filter_by_organization_is_checked_against_the_directory(
     assert listed(many_cases[0], body)
     body = client.get(LIST, {"organization": 987654}).content.decode()
     assert "Select a valid choice" in body
+
+
+@pytest.mark.django_db
+def test_a_search_with_a_wrong_value_shows_its_error_every_time(client, many_cases, coordinator):
+    """Valid searches' filters are kept per process; one that is not valid is never kept."""
+    client.force_login(coordinator)
+    for _ in range(2):
+        body = client.get(LIST, {"status": "no-such-status"}).content.decode()
+        assert "Select a valid choice" in body
+        assert listed(many_cases[0], body)  # the filters are dropped, as before
+    for _ in range(2):
+        body = client.get(LIST, {"q": "Detention 3"}).content.decode()
+        assert listed(many_cases[6], body) and not listed(many_cases[0], body)
+        assert "Select a valid choice" not in body
+
+
+@pytest.mark.django_db
+def test_a_page_seen_again_shows_a_changed_case_as_it_is_now(client, many_cases, coordinator):
+    """The page's rows are kept together under the versions of its cases: a change to one
+    of them is shown on the next view."""
+    client.force_login(coordinator)
+    case = many_cases[0]
+    client.get(LIST)
+    assert "Detention 9<" in client.get(LIST).content.decode()
+    services.case_update(case=case, by=coordinator, title="Detention nine, renamed")
+    body = client.get(LIST).content.decode()
+    assert "Detention nine, renamed" in body and "Detention 9<" not in body
