@@ -15,7 +15,7 @@ from enum import IntEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -51,9 +51,87 @@ def _sees_everything(user) -> bool:
 
 def cases_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
     """Cases led by one of the user's organizations or shared with one of them."""
+    return cases_visible_through(case_visibility(user))
+
+
+# What decides which cases a user sees (``case_visibility``): every case, or the cases of
+# these organizations (none if it is empty).
+EVERY_CASE = "every case"
+CaseVisibility = str | tuple[int, ...]
+
+
+def case_visibility(user: AbstractBaseUser | AnonymousUser) -> CaseVisibility:
+    """What ``cases_visible_to`` filters by, as plain values read now: ``EVERY_CASE``, or the
+    ids of the user's organizations, sorted (empty for a visitor, an inactive account or a
+    user of no organization). Two users with the same visibility see the same cases, so a
+    query built for one (``cases.selectors.cases``) holds for the other; the shares are not
+    in it: ``cases_visible_through`` reads them in the query itself."""
     if not _is_signed_in(user):
-        return Case.objects.none()
+        return ()
     if _sees_everything(user):
+        return EVERY_CASE
+    return tuple(sorted(organizations_of(user)))
+
+
+# The visibility each user last had, kept per process (``case_visibility_guess``): bounded,
+# cleared when full.
+_LAST_VISIBILITY: dict[int, CaseVisibility] = {}
+_LAST_VISIBILITY_MAX = 10_000
+
+
+def case_visibility_guess(user: AbstractBaseUser | AnonymousUser) -> CaseVisibility | None:
+    """The user's ``case_visibility`` as this process last read it (None if it has not):
+    only a guess, for a query that checks it as it runs (``case_visibility_check``), so that
+    the user's organizations are not read in a query of their own first. A superuser's is
+    known without reading anything."""
+    if not _is_signed_in(user):
+        return ()
+    if _sees_everything(user):
+        return EVERY_CASE
+    return _LAST_VISIBILITY.get(user.pk)
+
+
+def case_visibility_read(user: AbstractBaseUser | AnonymousUser) -> CaseVisibility:
+    """``case_visibility``, read now, and kept as the next ``case_visibility_guess``."""
+    visibility = case_visibility(user)
+    if _is_signed_in(user) and not _sees_everything(user):
+        if len(_LAST_VISIBILITY) >= _LAST_VISIBILITY_MAX:
+            _LAST_VISIBILITY.clear()
+        _LAST_VISIBILITY[user.pk] = visibility
+    return visibility
+
+
+def case_visibility_check(user, visibility: CaseVisibility) -> tuple[str, list]:
+    """SQL (and its parameters) of a condition that holds exactly when ``visibility`` is the
+    user's ``case_visibility`` when it is evaluated. A query that read cases through
+    ``cases_visible_through(visibility)`` and this condition in the same statement (one
+    snapshot) may show them only if the condition held: else the guess was out of date and
+    the query is run again with the visibility read anew."""
+    if visibility == EVERY_CASE:
+        # Known from the user's row, read on this request.
+        sees = _is_signed_in(user) and _sees_everything(user)
+        return ("1 = 1", []) if sees else ("1 = 0", [])
+    if not visibility:
+        raise ValueError("no organizations: no cases to read, nothing to check")
+    table = connection.ops.quote_name(Membership._meta.db_table)
+    user_column = Membership._meta.get_field("user").column
+    org_column = Membership._meta.get_field("organization").column
+    listed = ", ".join(["%s"] * len(visibility))
+    # One membership per organization (Membership's one_membership_per_org): as many as
+    # listed, and every one of them listed, is exactly these. Names from the model; every
+    # value is a parameter.
+    sql = (
+        f"(SELECT COUNT(*) FROM {table} WHERE {user_column} = %s) = %s AND "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {table} WHERE {user_column} = %s AND {org_column} IN ({listed}))"
+        " = %s"
+    )
+    count = len(visibility)
+    return sql, [user.pk, count, user.pk, *visibility, count]
+
+
+def cases_visible_through(visibility: CaseVisibility) -> QuerySet[Case]:
+    """The cases that a user of this ``case_visibility`` sees."""
+    if visibility == EVERY_CASE:
         return Case.objects.all()
     # The user's organizations are read first (a few rows), so that the query holds them as
     # values: PostgreSQL then estimates from its statistics how many cases those organizations
@@ -61,7 +139,7 @@ def cases_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
     # cases, which inflated every plan of the case list at 100,000 cases (and set off JIT
     # compilation: docs/performance.md). The shares stay a subquery (one hashed set per
     # query, however many cases are shared with the organization).
-    org_ids = organizations_of(user)
+    org_ids = list(visibility)
     if not org_ids:
         return Case.objects.none()
     shared = CaseShare.objects.filter(organization_id__in=org_ids).values("case_id")

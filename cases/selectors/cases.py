@@ -3,6 +3,7 @@
 import datetime as dt
 import math
 import re
+import threading
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -26,6 +27,7 @@ from cases.models import (
     Event,
     Petition,
     Prisoner,
+    TimelineVersion,
 )
 from cases.models.cases import SEARCH_SEPARATOR as SEPARATOR
 
@@ -201,21 +203,132 @@ def _search_live(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
 
 def case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
     """The cases the user may see that the filters select, in the order asked."""
-    return _case_list(user, filters, today=today)
+    return _case_list(access.cases_visible_to(user), filters, today=today)
 
 
 def case_list_page(
     user, filters: CaseFilters, number, *, per_page: int, today: dt.date
 ) -> "CappedPage":
     """One page of ``case_list`` as ids, with a count capped at ``COUNT_CAP``: what the web
-    list shows."""
-    cases = _case_list(user, filters, today=today)
-    ids = cases.select_related(None).prefetch_related(None).values_list("pk", flat=True)
-    return capped_page(ids, number, per_page=per_page)
+    list shows. A page within the first ``COUNT_CAP`` cases (the pages people read) also
+    comes with the versions of its cases and of the directory (``CappedPage.versions``,
+    ``CappedPage.everywhere_version``), all in one query (``_head_page``), which also
+    checks the user's organizations as this process last read them
+    (``access.case_visibility_guess``) instead of reading them in a query first."""
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * per_page
+    in_head = number >= 1 and start + per_page <= COUNT_CAP
+    if in_head:
+        guess = access.case_visibility_guess(user)
+        if guess:  # EVERY_CASE or some organizations
+            page = _head_page(user, guess, filters, today, number=number, per_page=per_page)
+            if page is not None:
+                return page
+    visibility = access.case_visibility_read(user)
+    if in_head and visibility:
+        page = _head_page(user, visibility, filters, today, number=number, per_page=per_page)
+        if page is not None:
+            return page
+    # Past the cap, past the end, or nothing to see: paged through the ORM.
+    return capped_page(_listed_ids(visibility, filters, today=today), number, per_page=per_page)
 
 
-def _case_list(user, filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
-    cases = access.cases_visible_to(user)
+def _listed_ids(visibility, filters: CaseFilters, *, today: dt.date) -> QuerySet:
+    cases = _case_list(access.cases_visible_through(visibility), filters, today=today)
+    return cases.select_related(None).prefetch_related(None).values_list("pk", flat=True)
+
+
+# The SQL of the case list's first COUNT_CAP + 1 ids, kept per process for each
+# (database, visibility, filters, day): building it through the ORM cost more than running it
+# (2-8 ms with a search: the search's Q objects, the queryset's clones, the compiler, and for
+# a search that is not a plain word a query for its shape). The SQL is what the ORM builds
+# from exactly these values, and reads everything else (the cases, their shares, their
+# search documents) when it runs, so a kept one answers as a new one would.
+_HEAD_SQL: dict[tuple, tuple[str, tuple]] = {}
+_HEAD_SQL_MAX = 512  # cleared when full
+_head_sql_lock = threading.Lock()
+
+
+def _head_sql(visibility, filters: CaseFilters, today: dt.date) -> tuple[str, tuple]:
+    key = (connection.alias, connection.vendor, visibility, filters, today, COUNT_CAP)
+    found = _HEAD_SQL.get(key)
+    if found is None:
+        ids = _listed_ids(visibility, filters, today=today)[: COUNT_CAP + 1]
+        sql, params = ids.query.sql_with_params()
+        found = (sql, tuple(params))
+        with _head_sql_lock:
+            if len(_HEAD_SQL) >= _HEAD_SQL_MAX:
+                _HEAD_SQL.clear()
+            _HEAD_SQL[key] = found
+    return found
+
+
+def _head_page(
+    user, visibility, filters: CaseFilters, today: dt.date, *, number: int, per_page: int
+) -> "CappedPage | None":
+    """Page ``number`` (within the first ``COUNT_CAP`` rows) in one query: the first
+    ``COUNT_CAP`` + 1 ids counted in the database (a window count, so only the page's rows
+    come back), and beside each of the page's cases its version and the directory's
+    (``TimelineVersion``, as ``timeline_versions`` reads them), under which the list's rows
+    and search form are kept rendered.
+
+    None if the page is past the end (``capped_page`` then finds the last page), or if
+    ``visibility`` was not the user's when the query ran (``access.case_visibility_check``,
+    in the same statement): nothing it read is then used."""
+    sql, params = _head_sql(visibility, filters, today)
+    check_sql, check_params = access.case_visibility_check(user, visibility)
+    qn = connection.ops.quote_name
+    versions = qn(TimelineVersion._meta.db_table)
+    start = (number - 1) * per_page
+    # One row even for an empty page (the check and the directory's version), joined with
+    # the page's rows. ROW_NUMBER() OVER () numbers the ids in the order the inner query
+    # sorted them; the versions are read for the page's rows only. Names from the models and
+    # the ORM's SQL; every value is a parameter.
+    page_sql = (
+        f"SELECT checked.ok, checked.everywhere, page.id, page.total, page.version "  # noqa: S608
+        f"FROM (SELECT ({check_sql}) AS ok, "
+        f"(SELECT a.token FROM {versions} a WHERE a.scope = %s) AS everywhere) checked "
+        f"LEFT JOIN (SELECT head.id, head.total, head.n, "
+        f"(SELECT v.token FROM {versions} v WHERE v.scope = %s || CAST(head.id AS TEXT)) "
+        f"AS version FROM ("
+        f"SELECT h.{qn('pk')} AS id, COUNT(*) OVER () AS total, ROW_NUMBER() OVER () AS n "
+        f"FROM ({sql}) h) head WHERE head.n > %s AND head.n <= %s) page ON 1 = 1 "
+        f"ORDER BY page.n"
+    )
+    all_params = (
+        *check_params,
+        TimelineVersion.ALL,
+        TimelineVersion.case_scope(""),
+        *params,
+        start,
+        start + per_page + 1,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(page_sql, all_params)
+        rows = cursor.fetchall()
+    if not rows[0][0]:
+        return None  # the guess was out of date: nothing read is used
+    everywhere = rows[0][1] or "0"  # a token never set, as timeline_versions reads it
+    rows = [row for row in rows if row[2] is not None]
+    if not rows and number != 1:
+        return None
+    shown = rows[:per_page]
+    return CappedPage(
+        object_list=[row[2] for row in shown],
+        number=number,
+        per_page=per_page,
+        count=rows[0][3] if rows else 0,
+        cap=COUNT_CAP,
+        has_more=len(rows) > per_page,
+        versions={row[2]: f"{row[4] or '0'}-{everywhere}" for row in shown},
+        everywhere_version=everywhere,
+    )
+
+
+def _case_list(cases: QuerySet[Case], filters: CaseFilters, *, today: dt.date) -> QuerySet[Case]:
     if filters.status:
         cases = cases.filter(status=filters.status)
     if filters.priority:
@@ -324,6 +437,10 @@ class CappedPage:
     count: int  # exact up to ``cap``; ``cap`` + 1 means "more than ``cap``"
     cap: int
     has_more: bool
+    # Within the first ``cap`` rows (``case_list_page``): each case's ``timeline_version``,
+    # and the directory's (``everywhere_version``).
+    versions: dict[int, str] | None = None
+    everywhere_version: str | None = None
 
     @property
     def over_cap(self) -> bool:

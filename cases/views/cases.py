@@ -32,7 +32,7 @@ from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
 from cases.selectors.case_page import case_page_state
-from cases.selectors.cases import case_list_page, cases_as_listed, counted_page
+from cases.selectors.cases import CaseFilters, case_list_page, cases_as_listed, counted_page
 from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
 
@@ -49,16 +49,9 @@ PART_CACHE_SECONDS = 24 * 60 * 60
 
 @require_safe
 def case_list_view(request):
-    # The directory (organizations, authorities) the filters offer, and the search form
-    # rendered with it, are kept per version of the directory: both are on every list page.
-    directory_version = timeline_selectors.everywhere_version()
-    directory = cache.get_or_set(
-        f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS
-    )
-    form = CaseSearchForm(request.GET or None, directory=directory)
-    filters = form.filters()
-    # The page's ids (and a count that stops past 1,000), then its rows, most of them from
-    # the cache.
+    directory_version, filters, valid = _list_filters(request.GET)
+    # The page's ids (and a count that stops past 1,000) with the versions of its cases,
+    # then its rows, most of them from the cache.
     page = case_list_page(
         request.user,
         filters,
@@ -66,47 +59,101 @@ def case_list_view(request):
         per_page=CASES_PER_PAGE,
         today=timezone.localdate(),
     )
+    if directory_version is None:
+        directory_version = page.everywhere_version or timeline_selectors.everywhere_version()
     query = request.GET.copy()
     query.pop("page", None)
+    ids = list(page)
     return render(
         request,
         "cases/case_list.html",
         {
-            "form_html": _search_form_html(request, form, directory_version, query),
+            "form_html": _search_form_html(request, valid, directory_version, query),
             "page": page,
             "count_cap": number_format(page.cap, force_grouping=True),
-            "rows": _case_rows(request, list(page)),
+            "rows": _case_rows(request, ids, page.versions),
             "query": query.urlencode(),
             "filtered": bool(request.GET),
         },
     )
 
 
-def _search_form_html(request, form, directory_version: str, query) -> str:
+# The directory's fields, empty: for checking a search that filters by neither.
+_NO_DIRECTORY = {"organization": [], "authority": []}
+# The filters of each valid search that filters by no entry of the directory, as its query
+# string asks for them (the same whoever asks), kept per process; cleared when full.
+_FILTERS: dict[tuple, CaseFilters] = {}
+_FILTERS_MAX = 1024
+
+
+def _list_filters(params) -> tuple[str | None, CaseFilters, bool]:
+    """The case list's search: (the directory's version if it was read, the filters, whether
+    the form is valid).
+
+    The directory (organizations, authorities) is read only to check a filter by one of
+    them; otherwise the form is checked without it (an empty choice is valid whatever the
+    choices), and a valid search's filters are kept, so that the form is not built again
+    for the same search (the search form itself is kept rendered, ``_search_form_html``).
+    """
+    if params.get("organization") or params.get("authority"):
+        directory_version = timeline_selectors.everywhere_version()
+        form = CaseSearchForm(params, directory=_directory(directory_version))
+        return directory_version, form.filters(), form.is_valid()
+    key = tuple(sorted((name, tuple(values)) for name, values in params.lists() if name != "page"))
+    filters = _FILTERS.get(key)
+    if filters is not None:
+        return None, filters, True
+    form = CaseSearchForm(params or None, directory=_NO_DIRECTORY)
+    filters = form.filters()
+    if not form.is_bound or form.is_valid():
+        if len(_FILTERS) >= _FILTERS_MAX:
+            _FILTERS.clear()
+        _FILTERS[key] = filters
+        return None, filters, True
+    return None, filters, False
+
+
+def _directory(directory_version: str) -> dict:
+    """The directory's choices, kept per version of the directory."""
+    return cache.get_or_set(f"directory:{directory_version}", directory_choices, PART_CACHE_SECONDS)
+
+
+def _search_form_html(request, valid: bool, directory_version: str, query) -> str:
     """The case list's search form, from the cache unless it shows errors."""
-    context = {"form": form, "filtered": bool(request.GET)}
-    if form.is_bound and not form.is_valid():
-        return render_to_string("cases/partials/case_search_form.html", context, request)
+    filtered = bool(request.GET)
+
+    def render_form() -> str:
+        form = CaseSearchForm(request.GET or None, directory=_directory(directory_version))
+        context = {"form": form, "filtered": filtered}
+        return str(render_to_string("cases/partials/case_search_form.html", context, request))
+
+    if not valid:
+        return mark_safe(render_form())  # noqa: S308 (rendered by the template engine)
     key = "case-search-form:" + _key(
-        get_language(), directory_version, sorted(query.lists()), context["filtered"]
+        get_language(), directory_version, sorted(query.lists()), filtered
     )
-    html = cache.get_or_set(
-        key,
-        lambda: str(render_to_string("cases/partials/case_search_form.html", context, request)),
-        PART_CACHE_SECONDS,
-    )
+    html = cache.get_or_set(key, render_form, PART_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 (rendered by the template engine, which escaped it)
 
 
-def _case_rows(request, ids: list[int]) -> list[str]:
+def _case_rows(request, ids: list[int], versions: dict[int, str] | None = None) -> list[str]:
     """The case list's rows for these cases, in order, rendered once per version of the case
-    and language and then taken from the cache.
+    and language and then taken from the cache; the page's rows together are kept too, under
+    the versions of all of them (one lookup for a page seen again). ``versions``: the cases'
+    versions if the caller has them (``timeline_versions`` otherwise).
 
     A row shows the same to everyone who may see the case (access was checked by the query
     that found ``ids``), so the rows are shared by all readers, searches and pages.
     """
-    versions = timeline_selectors.timeline_versions(ids)
+    if not ids:
+        return []
+    if versions is None:
+        versions = timeline_selectors.timeline_versions(ids)
     language = get_language()
+    page_key = "case-rows:" + _key(language, [(pk, versions[pk]) for pk in ids])
+    kept = cache.get(page_key)
+    if kept is not None:
+        return [mark_safe(kept)]  # noqa: S308 (rendered by the template engine)
     keys = {pk: f"case-row:{language}:{pk}:{versions[pk]}" for pk in ids}
     cached = cache.get_many(keys.values())
     missing = [pk for pk in ids if keys[pk] not in cached]
@@ -117,8 +164,11 @@ def _case_rows(request, ids: list[int]) -> list[str]:
         }
         cache.set_many(rendered, PART_CACHE_SECONDS)
         cached.update(rendered)
+    rows = [cached[keys[pk]] for pk in ids if keys[pk] in cached]
+    if len(rows) == len(ids):
+        cache.set(page_key, "".join(rows), PART_CACHE_SECONDS)
     # Rendered by the template engine, which escaped everything it put in.
-    return [mark_safe(cached[keys[pk]]) for pk in ids if keys[pk] in cached]  # noqa: S308
+    return [mark_safe(row) for row in rows]  # noqa: S308
 
 
 @require_http_methods(["GET", "POST"])
