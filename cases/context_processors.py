@@ -66,8 +66,8 @@ def page_frame() -> dict:
 
 
 def navigation(request):
-    """What the page frame needs: the languages to switch between, and whether the user runs
-    a team (read only when the menu is drawn)."""
+    """What the page frame needs: its links and languages (``page_frame``), and whether the
+    user runs a team (read only when the menu is drawn)."""
     user = getattr(request, "user", None)
 
     def may_add_authority() -> bool:
@@ -87,7 +87,6 @@ def navigation(request):
         return enabled or required
 
     return {
-        "LANGUAGE_CHOICES": settings.LANGUAGES,
         "frame": page_frame(),
         "second_step_pending": SimpleLazyObject(second_step_pending),
         "runs_a_team": SimpleLazyObject(lambda: runs_a_team(request)),
