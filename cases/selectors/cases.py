@@ -30,6 +30,7 @@ from cases.models import (
     TimelineVersion,
 )
 from cases.models.cases import SEARCH_SEPARATOR as SEPARATOR
+from cases.selectors import timeline as timeline_selectors
 
 SORTS = {
     "-opened_on": ("-opened_on", "-id"),
@@ -323,7 +324,7 @@ def _head_page(
         count=rows[0][3] if rows else 0,
         cap=COUNT_CAP,
         has_more=len(rows) > per_page,
-        versions={row[2]: f"{row[4] or '0'}-{everywhere}" for row in shown},
+        versions={row[2]: timeline_selectors.version_from(row[4], everywhere) for row in shown},
         everywhere_version=everywhere,
     )
 

@@ -728,12 +728,18 @@ def case_page_versions_from(case_id: int, tokens: dict[str, str]) -> dict[str, s
     part of its page around it (``TimelineVersion.PARTS``), from the tokens read (scope:
     token) of ``case_page_scopes``: the case page reads them with the reader's state of the
     page, in one query (``selectors.case_page.case_page_state``)."""
-    everywhere = tokens.get(TimelineVersion.ALL, "0")
+    everywhere = tokens.get(TimelineVersion.ALL)
     names = {
         TimelineVersion.case_scope(case_id): "timeline",
         **{TimelineVersion.part_scope(case_id, part): part for part in TimelineVersion.PARTS},
     }
-    return {name: f"{tokens.get(scope, '0')}-{everywhere}" for scope, name in names.items()}
+    return {name: version_from(tokens.get(scope), everywhere) for scope, name in names.items()}
+
+
+def version_from(token: str | None, everywhere: str | None) -> str:
+    """A version as the case's views key their kept copies by: a scope's own token and the
+    one for changes shown on every case (``everywhere_version``), "0" for one never set."""
+    return f"{token or '0'}-{everywhere or '0'}"
 
 
 def everywhere_version() -> str:
@@ -755,8 +761,8 @@ def timeline_versions(case_ids: list[int]) -> dict[int, str]:
             "scope", "token"
         )
     )
-    everywhere = tokens.get(TimelineVersion.ALL, "0")
-    return {pk: f"{tokens.get(scope, '0')}-{everywhere}" for scope, pk in scopes.items()}
+    everywhere = tokens.get(TimelineVersion.ALL)
+    return {pk: version_from(tokens.get(scope), everywhere) for scope, pk in scopes.items()}
 
 
 @dataclass
