@@ -19,6 +19,7 @@ from django.db import connection, connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from cases.memo import ProcessMemo
 from cases.models import Case, CaseShare, Membership, Prisoner
 from cases.models.cases import SEARCH_DOCUMENT_FIELDS
 from cases.selectors.compiled import run_statement
@@ -75,8 +76,7 @@ def case_visibility(user: AbstractBaseUser | AnonymousUser) -> CaseVisibility:
 
 # The visibility each user last had, kept per process (``case_visibility_guess``): bounded,
 # cleared when full.
-_LAST_VISIBILITY: dict[int, CaseVisibility] = {}
-_LAST_VISIBILITY_MAX = 10_000
+_LAST_VISIBILITY = ProcessMemo(10_000)
 
 
 def case_visibility_guess(user: AbstractBaseUser | AnonymousUser) -> CaseVisibility | None:
@@ -95,9 +95,7 @@ def case_visibility_read(user: AbstractBaseUser | AnonymousUser) -> CaseVisibili
     """``case_visibility``, read now, and kept as the next ``case_visibility_guess``."""
     visibility = case_visibility(user)
     if _is_signed_in(user) and not _sees_everything(user):
-        if len(_LAST_VISIBILITY) >= _LAST_VISIBILITY_MAX:
-            _LAST_VISIBILITY.clear()
-        _LAST_VISIBILITY[user.pk] = visibility
+        _LAST_VISIBILITY.put(user.pk, visibility)
     return visibility
 
 

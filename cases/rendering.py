@@ -7,8 +7,6 @@ not guessable, so that nothing a user types (a title, a name) can be made to loo
 and turn into another reader's token on their page.
 """
 
-import threading
-
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
@@ -17,10 +15,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from cases.context_processors import page_frame
+from cases.memo import ProcessMemo
 
-_HEADERS_KEPT = 2048  # readers x languages x sections, per process; cleared when full
-_headers: dict[tuple, str] = {}
-_lock = threading.Lock()
+_headers = ProcessMemo(2048)  # readers x languages x sections
 
 
 def placeholder(name: str) -> str:
@@ -40,8 +37,7 @@ def with_csrf_token(html: str, request) -> str:
 
 
 def forget_kept_headers() -> None:
-    with _lock:
-        _headers.clear()
+    _headers.clear()
 
 
 def _section(path: str, frame: dict) -> str:
@@ -102,10 +98,7 @@ def header_html(context) -> str:
             csrf_token=csrf_placeholder(),
             next_path=placeholder("next"),
         )
-        with _lock:
-            if len(_headers) >= _HEADERS_KEPT:
-                _headers.clear()
-            _headers[key] = html
+        _headers.put(key, html)
     html = html.replace(placeholder("next"), escape(request.get_full_path()))
     return with_csrf_token(html, request)
 

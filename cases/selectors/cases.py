@@ -3,7 +3,6 @@
 import datetime as dt
 import math
 import re
-import threading
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -21,6 +20,7 @@ from django.db.models import (
 )
 
 from cases import access
+from cases.memo import ProcessMemo
 from cases.models import (
     Authority,
     Case,
@@ -248,9 +248,7 @@ def _listed_ids(visibility, filters: CaseFilters, *, today: dt.date) -> QuerySet
 # a search that is not a plain word a query for its shape). The SQL is what the ORM builds
 # from exactly these values, and reads everything else (the cases, their shares, their
 # search documents) when it runs, so a kept one answers as a new one would.
-_HEAD_SQL: dict[tuple, tuple[str, tuple]] = {}
-_HEAD_SQL_MAX = 512  # cleared when full
-_head_sql_lock = threading.Lock()
+_HEAD_SQL = ProcessMemo(512)
 
 
 def _head_sql(visibility, filters: CaseFilters, today: dt.date) -> tuple[str, tuple]:
@@ -260,10 +258,7 @@ def _head_sql(visibility, filters: CaseFilters, today: dt.date) -> tuple[str, tu
         ids = _listed_ids(visibility, filters, today=today)[: COUNT_CAP + 1]
         sql, params = ids.query.sql_with_params()
         found = (sql, tuple(params))
-        with _head_sql_lock:
-            if len(_HEAD_SQL) >= _HEAD_SQL_MAX:
-                _HEAD_SQL.clear()
-            _HEAD_SQL[key] = found
+        _HEAD_SQL.put(key, found)
     return found
 
 

@@ -26,6 +26,7 @@ from cases.forms import (
     StatusForm,
     directory_choices,
 )
+from cases.memo import ProcessMemo
 from cases.models import CASE_TRANSITIONS, CaseShare
 from cases.rendering import csrf_placeholder, with_csrf_token
 from cases.selectors import alerts as alert_selectors
@@ -82,8 +83,7 @@ def case_list_view(request):
 _NO_DIRECTORY = {"organization": [], "authority": []}
 # The filters of each valid search that filters by no entry of the directory, as its query
 # string asks for them (the same whoever asks), kept per process; cleared when full.
-_FILTERS: dict[tuple, CaseFilters] = {}
-_FILTERS_MAX = 1024
+_FILTERS = ProcessMemo(1024)
 
 
 def _list_filters(params) -> tuple[str | None, CaseFilters, bool]:
@@ -106,9 +106,7 @@ def _list_filters(params) -> tuple[str | None, CaseFilters, bool]:
     form = CaseSearchForm(params or None, directory=_NO_DIRECTORY)
     filters = form.filters()
     if not form.is_bound or form.is_valid():
-        if len(_FILTERS) >= _FILTERS_MAX:
-            _FILTERS.clear()
-        _FILTERS[key] = filters
+        _FILTERS.put(key, filters)
         return None, filters, True
     return None, filters, False
 
