@@ -215,7 +215,7 @@ ORDER BY m.organization_id
 """  # noqa: S608 (table names from the models; every value is a parameter)
 
 
-_case_converters: list | None = None  # per field: the ORM's converters, read once
+_case_converters: list | None = None  # per field: its column and the ORM's converters
 
 
 def _case_values(values) -> list:
@@ -223,15 +223,14 @@ def _case_values(values) -> list:
     global _case_converters
     connection = connections[Case.objects.db]
     if _case_converters is None:
-        columns = [field.get_col("c") for field in _CASE_FIELDS]
         _case_converters = [
-            connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            for col in columns
+            (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            for col in (field.get_col("c") for field in _CASE_FIELDS)
         ]
     converted = []
-    for field, convs, value in zip(_CASE_FIELDS, _case_converters, values, strict=True):
+    for (col, convs), value in zip(_case_converters, values, strict=True):
         for convert in convs:
-            value = convert(value, field.get_col("c"), connection)
+            value = convert(value, col, connection)
         converted.append(value)
     return converted
 
@@ -257,7 +256,7 @@ def get_case_and_level(user, pk: int) -> tuple[Case, Level]:
         raise Http404("No such case.")
     width = len(_CASE_FIELDS)
     case = Case.from_db(
-        connections[Case.objects.db].alias,
+        Case.objects.db,
         [f.attname for f in _CASE_FIELDS],
         _case_values(rows[0][:width]),
     )
