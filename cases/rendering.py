@@ -7,6 +7,9 @@ not guessable, so that nothing a user types (a title, a name) can be made to loo
 and turn into another reader's token on their page.
 """
 
+import functools
+
+from django.conf import settings
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
@@ -22,7 +25,13 @@ _headers = ProcessMemo(2048)  # readers x languages x sections
 
 def placeholder(name: str) -> str:
     """What stands for the per-request value ``name`` in a kept copy."""
-    return f"{name}-" + salted_hmac("cases.rendering.placeholder", name).hexdigest()
+    return _placeholder(name, settings.SECRET_KEY)
+
+
+@functools.cache
+def _placeholder(name: str, secret: str) -> str:
+    # Worked out once per name and key: several are put in on every page.
+    return f"{name}-" + salted_hmac("cases.rendering.placeholder", name, secret=secret).hexdigest()
 
 
 def csrf_placeholder() -> str:
