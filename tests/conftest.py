@@ -105,16 +105,21 @@ def _fast_password_hashing(settings):
 def _empty_cache():
     # Rendered timelines are cached per process (cases/views/cases.py); a test's database is
     # rolled back, so its ids and version tokens may come back in the next test.
-    # So is the page frame's header (cases/rendering.py), under the reader's id.
+    # So is the page frame's header (cases/rendering.py), under the reader's id, and each
+    # timeline entry as written (kept whole, so only for tests that count what is written).
     from django.core.cache import cache
 
     from cases import rendering
+    from cases.views import cases as case_views
 
-    cache.clear()
-    rendering.forget_kept_headers()
+    def forget():
+        cache.clear()
+        rendering.forget_kept_headers()
+        case_views.forget_kept_entries()
+
+    forget()
     yield
-    cache.clear()
-    rendering.forget_kept_headers()
+    forget()
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,16 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .base import ChoiceDisplayMixin
 from .dates import DatePrecision
+
+
+def new_shown_version() -> str:
+    """A fresh ``TimelineEntry.shown_version``."""
+    return uuid.uuid4().hex
 
 
 class TimelineEntry(ChoiceDisplayMixin, models.Model):
@@ -70,6 +77,12 @@ class TimelineEntry(ChoiceDisplayMixin, models.Model):
     history_id = models.BigIntegerField(
         null=True, help_text="The history row this entry was projected from."
     )
+    # Changes whenever anything the entry shows may have changed: its own row, the event,
+    # petition, deadline, document or development it shows, and what they list (people,
+    # requests, filers). Names shown on every case (organizations, authorities, user names)
+    # and a deleted person change the token of every case instead (TimelineVersion.ALL).
+    # Set by cases.services.timeline; the case page keeps each entry as written under it.
+    shown_version = models.CharField(max_length=32, default=new_shown_version, editable=False)
 
     class Meta:
         constraints = [

@@ -171,6 +171,24 @@ def _page_ids(
 ) -> tuple[list[int], bool]:
     """The ids of one page of entries, in order, and whether more follow (two queries, one
     when the ids of the case's people are given)."""
+    rows, has_more = _page_rows(
+        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
+        page_size=page_size, people=people,
+    )  # fmt: skip
+    return [pk for pk, _version in rows], has_more
+
+
+def _page_rows(
+    case: Case,
+    *,
+    page: int,
+    kinds: list[str] | None,
+    prisoner: Prisoner | None,
+    newest_first: bool,
+    page_size: int,
+    people: list[int] | None = None,
+) -> tuple[list[tuple[int, str]], bool]:
+    """``_page_ids`` with each entry's ``shown_version``: (id, version) in order."""
     start = (page - 1) * page_size
     if people is None:
         people = list(case.prisoners.values_list("pk", flat=True))
@@ -196,16 +214,16 @@ def _page_ids(
     values = {"case": case.pk, "people": people}
     if prisoner is not None:
         values["prisoner"] = prisoner.pk
-    ids = [row[0] for row in query.rows(**values)]
-    return ids[:page_size], len(ids) > page_size
+    rows = [(row[0], row[1]) for row in query.rows(**values)]
+    return rows[:page_size], len(rows) > page_size
 
 
 def _page_ids_queryset(
     case, people, *, kinds: list[str] | None, prisoner, newest_first: bool, start: int, size: int
 ) -> QuerySet:
     """The ids of entries ``start`` to ``start + size`` of those shown, in order, as rows that
-    begin with the id (``_page_ids`` compiles it once per shape; ``case`` and ``prisoner``
-    are models or ids).
+    begin with the id and the entry's ``shown_version`` (``_page_rows`` compiles it once per
+    shape; ``case`` and ``prisoner`` are models or ids).
 
     On PostgreSQL, as a UNION of the case's own entries and its people's entries that are
     not the case's (on another case or none), each sorted and cut on its own: the case's part
@@ -222,8 +240,9 @@ def _page_ids_queryset(
     ):
         # SQLite cannot sort and cut the parts of a UNION: the OR form (the definition).
         entries = _entries(case, people, kinds=kinds, prisoner=prisoner)
-        return entries.order_by(*order).values_list("pk")[start : start + size]
-    columns = ("pk", "happened_on", "happened_at")  # what the UNION is sorted by
+        return entries.order_by(*order).values_list("pk", "shown_version")[start : start + size]
+    # The id, the version, and what the UNION is sorted by.
+    columns = ("pk", "shown_version", "happened_on", "happened_at")
     own = _filtered(TimelineEntry.objects.filter(case=case), kinds=kinds, prisoner=prisoner)
     theirs = _filtered(
         TimelineEntry.objects.filter(Q(prisoner_id__in=people) & ~Q(case=case)),
@@ -708,6 +727,36 @@ def case_timeline_shown(
     return TimelineShown(entries=timeline_shown(ids), page=page, has_more=has_more)
 
 
+@dataclass
+class TimelineRows:
+    """One page of the timeline as (entry id, ``shown_version``) pairs, in order: what the
+    case page needs to find the entries it keeps as written (``timeline_shown`` reads the
+    others)."""
+
+    rows: list[tuple[int, str]]
+    page: int
+    has_more: bool
+
+
+def case_timeline_rows(
+    case: Case,
+    *,
+    page: int = 1,
+    kinds: list[str] | None = None,
+    prisoner: Prisoner | None = None,
+    newest_first: bool = True,
+    page_size: int = PAGE_SIZE,
+    people: list[int] | None = None,
+) -> TimelineRows:
+    """``case_timeline_shown``'s page as ids and versions (one query with ``people``)."""
+    page = max(page, 1)
+    rows, has_more = _page_rows(
+        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
+        page_size=page_size, people=people,
+    )  # fmt: skip
+    return TimelineRows(rows=rows, page=page, has_more=has_more)
+
+
 def timeline_version(case: Case) -> str:
     """The version of what is shown about the case (its timeline, its page, its row in the
     case list): changes with any change to it. One query."""
@@ -740,6 +789,12 @@ def version_from(token: str | None, everywhere: str | None) -> str:
     """A version as the case's views key their kept copies by: a scope's own token and the
     one for changes shown on every case (``everywhere_version``), "0" for one never set."""
     return f"{token or '0'}-{everywhere or '0'}"
+
+
+def everywhere_of(version: str) -> str:
+    """The token for changes shown on every case, out of a version ``version_from`` made
+    (tokens are hexadecimal)."""
+    return version.split("-", 1)[1]
 
 
 def everywhere_version() -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,7 +48,7 @@ from cases.selectors import developments as selectors
 from . import plausibility
 from .deadlines import cases_refresh_next_deadlines
 from .reminders import reminders_plan_many
-from .timeline import timeline_touch
+from .timeline import entries_touch, timeline_touch
 from .transitions import clean_reason, save_tracked
 
 DEADLINE_PRECISIONS = (DatePrecision.DAY, DatePrecision.MONTH)
@@ -266,6 +266,8 @@ def _write_dates(
         TimelineEntry.objects.filter(kind=TimelineEntry.Kind.DEADLINE, deadline_id__in=pks).update(
             happened_on=on, precision=precision, recorded_at=now
         )
+    # Every entry showing one of them (its due date), written without a history signal.
+    entries_touch(Q(deadline_id__in=ids))
     case_ids = sorted({d.case_id for d in deadlines})
     cases_refresh_next_deadlines(case_ids=case_ids)  # the case list's next deadline
     timeline_touch(case_ids=case_ids)

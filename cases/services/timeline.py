@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cases.models import (
@@ -32,6 +33,7 @@ from cases.models import (
     TimelineEntry,
     TimelineVersion,
 )
+from cases.models.timeline import new_shown_version
 
 Kind = TimelineEntry.Kind
 Subject = TimelineEntry.Subject
@@ -347,18 +349,62 @@ def on_user_saved(sender, instance, created, update_fields=None, **kwargs) -> No
     timeline_touch()
 
 
+def _entries_showing(instance) -> list[Q]:
+    """The timeline entries that show something of this row, as conditions on them (each
+    one an indexed lookup; none: no entry shows it).
+
+    Everything an entry shows comes from its own row, or from these: its event (and the
+    people, authorities and organizations it lists), petition (its requests and filers),
+    deadline, document, development and its link, and the people's codes. Names shown on
+    every case, and users' names, change every case's token instead (``timeline_touch()``).
+    """
+    pk = instance.pk
+    if isinstance(instance, Event):
+        return [Q(event_id=pk)]
+    if isinstance(instance, Petition):
+        return [Q(petition_id=pk)]
+    if isinstance(instance, PetitionRequest):
+        return [Q(petition_id=instance.petition_id)]
+    if isinstance(instance, Deadline):
+        return [Q(deadline_id=pk)]
+    if isinstance(instance, Document):
+        return [Q(document_id=pk)]
+    if isinstance(instance, Development):
+        return [Q(development_link__development_id=pk)]
+    if isinstance(instance, DevelopmentLink):
+        return [Q(development_link_id=pk)]
+    if isinstance(instance, Prisoner):
+        # Their code, on their own entries and on the events that list them (and their
+        # own entries redacted when their place becomes need-to-know).
+        return [Q(prisoner_id=pk), Q(event__prisoners=pk)]
+    return []
+
+
+def entries_touch(showing: Q) -> None:
+    """Give the timeline entries ``showing`` selects a new ``shown_version``: what they show
+    may have changed, so the case page writes them again (cases/views/cases.py).
+
+    For every change that passes through history, ``on_history_row`` calls it; a change
+    made without a history signal (a bulk update) must call it itself.
+    """
+    TimelineEntry.objects.filter(showing).update(shown_version=new_shown_version())
+
+
 def on_history_row(sender, instance, history_instance, **kwargs) -> None:
     """simple_history's post_create_historical_record receiver (connected in apps.py)."""
     timeline_touch(
         case_ids=_cases_showing(instance, history_instance.history_type),
         parts=_parts_showing(instance),
     )
-    if not isinstance(instance, _TRACKED):
-        return
-    previous = None
-    if history_instance.history_type == "~" and type(instance) in _SUBJECTS:
-        previous = history_instance.prev_record
-    project(instance, history_instance, previous)
+    if isinstance(instance, _TRACKED):
+        previous = None
+        if history_instance.history_type == "~" and type(instance) in _SUBJECTS:
+            previous = history_instance.prev_record
+        project(instance, history_instance, previous)
+    # After project(), which may have rewritten some of them. A creation too: a new
+    # request changes its petition's entry.
+    for showing in _entries_showing(instance):
+        entries_touch(showing)
 
 
 @transaction.atomic

@@ -28,7 +28,7 @@ from cases.forms import (
 )
 from cases.memo import ProcessMemo
 from cases.models import CASE_TRANSITIONS, CaseShare
-from cases.rendering import csrf_placeholder, with_csrf_token
+from cases.rendering import csrf_placeholder, placeholder, with_csrf_token
 from cases.selectors import alerts as alert_selectors
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
@@ -295,9 +295,10 @@ def _timeline_context(
         "newest_first": newest_first,
         "next_query": query.urlencode(),
     }
+    version = version or timeline_selectors.timeline_version(case)
     shown_as = (
         case.pk,
-        version or timeline_selectors.timeline_version(case),
+        version,
         get_language(),
         timezone.get_current_timezone_name(),
         can_edit,
@@ -319,7 +320,7 @@ def _timeline_context(
                 lambda: timeline_selectors.case_people(case),
                 PART_CACHE_SECONDS,
             )
-        timeline = timeline_selectors.case_timeline_shown(
+        timeline = timeline_selectors.case_timeline_rows(
             case,
             page=page,
             kinds=kinds,
@@ -327,21 +328,34 @@ def _timeline_context(
             newest_first=newest_first,
             people=[p["pk"] for p in people],
         )
+        entries = _entries_html(
+            case,
+            timeline.rows,
+            can_edit=can_edit,
+            everywhere=timeline_selectors.everywhere_of(version),
+        )
         html = render_to_string(
             "cases/partials/timeline_entries.html",
             {
                 **context,
-                "entries_html": _entries_html(case, timeline.entries, can_edit=can_edit),
+                # One string: the template engine's loop over 50 entries cost more than
+                # writing them. Each was escaped by entry_html.
+                "entries_html": mark_safe("".join(entries)),  # noqa: S308
                 "has_more": timeline.has_more,
             },
             request,
         )
-        return str(html), bool(timeline.entries), people
+        region = render_to_string(
+            "cases/partials/timeline_region.html",
+            {**context, "timeline_html": html, "timeline_has_entries": bool(entries)},
+        )
+        return str(html), bool(entries), people, str(region)
 
-    html, has_entries, people = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
+    html, has_entries, people, region = cache.get_or_set(key, render_entries, PART_CACHE_SECONDS)
     # Rendered by the template engine above, which escaped everything it put in.
     context.update(
         timeline_html=mark_safe(html),  # noqa: S308
+        timeline_region_html=mark_safe(region),  # noqa: S308
         timeline_has_entries=has_entries,
         timeline_people=people,
         timeline_key=key,
@@ -349,29 +363,44 @@ def _timeline_context(
     return context
 
 
-def _entries_html(case, entries: list, *, can_edit: bool) -> list[str]:
-    """Each entry rendered, most of them from the cache: after a change to a case, only what
-    changed is rendered again.
+# Each timeline entry as written (``_entries_html``): entries are small and many (50 a page),
+# so they are kept apart from the cache, where they would push out the pages' larger parts.
+_ENTRIES = ProcessMemo(4096)
 
-    An entry is kept under its ``EntryShown`` record (everything it shows, so a changed entry
-    has a new key and an unchanged one keeps its own) and under what differs between readers:
-    the language, the time zone and the edit links. Nothing else on an entry depends on who
+
+def _entries_html(case, rows: list[tuple[int, str]], *, can_edit: bool, everywhere: str) -> list:
+    """The entries of a page (``rows``: their ids and ``shown_version``, in order), written,
+    most of them kept from an earlier request: after a change to a case, only the entries
+    that show something of what changed are read and written again.
+
+    An entry is kept under its ``shown_version`` (cases/services/timeline.py changes it
+    with anything the entry shows), the token for what every case shows (``everywhere``:
+    names of organizations, authorities and users), and what differs between readers: the
+    language, the time zone and the edit links. Nothing else on an entry depends on who
     reads it (a need-to-know place of detention never reaches the timeline, see
     cases/services/timeline.py); the case is in the key too, so no entry about a person is
-    shared between the cases that person is on. All are fetched with one ``get_many``.
+    shared between the cases that person is on. An entry gone since its id was read is left
+    out.
     """
-    shown_as = (case.pk, get_language(), timezone.get_current_timezone_name(), can_edit)
-    keys = ["entry:" + _key(*shown_as, repr(entry)) for entry in entries]
-    cached = cache.get_many(keys)
-    missing = [(key, entry) for key, entry in zip(keys, entries, strict=True) if key not in cached]
+    shown_as = (case.pk, get_language(), timezone.get_current_timezone_name(), can_edit, everywhere)
+    written = {pk: _ENTRIES.get((shown_as, pk, version)) for pk, version in rows}
+    missing = [pk for pk, html in written.items() if html is None]
     if missing:
-        # Written in Python (timeline_entry.entry_html: the template's text, about ten times
-        # faster), since a page seen for the first time renders all its entries.
-        rendered = {key: entry_html(entry, can_edit=can_edit) for key, entry in missing}
-        cache.set_many(rendered, PART_CACHE_SECONDS)
-        cached.update(rendered)
+        versions = dict(rows)
+        # Read after their versions: an entry changed in between is kept under its old
+        # version with what it shows now, never the other way round.
+        for entry in timeline_selectors.timeline_shown(missing):
+            # Written in Python (timeline_entry.entry_html: the template's text, about ten
+            # times faster), since a page seen for the first time writes all its entries.
+            html = entry_html(entry, can_edit=can_edit)
+            _ENTRIES.put((shown_as, entry.pk, versions[entry.pk]), html)
+            written[entry.pk] = html
     # entry_html escaped everything it put in, as the template engine does.
-    return [mark_safe(cached[key]) for key in keys]  # noqa: S308
+    return [mark_safe(written[pk]) for pk, _version in rows if written[pk] is not None]  # noqa: S308
+
+
+def forget_kept_entries() -> None:
+    _ENTRIES.clear()
 
 
 # Unusual patterns need a little history to show, so a few minutes late is soon enough; the
@@ -531,7 +560,9 @@ def case_detail(request, pk):
         "muted": state.muted,
     }
     context.update(_page_parts(case, context, versions=versions, today=today))
-    context["timeline_block_html"] = _timeline_block_html(request, context, today=today)
+    context["timeline_block_html"] = _timeline_block_html(
+        request, context, today=today, people_version=versions["people"]
+    )
     return render(request, "cases/case_detail.html", context)
 
 
@@ -548,26 +579,43 @@ def _quick_event_fields_html(today) -> str:
     return mark_safe(cache.get_or_set(key, render_fields, PART_CACHE_SECONDS))  # noqa: S308
 
 
-def _timeline_block_html(request, context: dict, *, today) -> str:
+def _timeline_block_html(request, context: dict, *, today, people_version: str) -> str:
     """The timeline block (the quick-add form, the filters, the entries): the largest part
-    of the page to render, kept under everything it shows.
+    of the page to render, kept in two pieces.
 
-    The key is the timeline's (``_timeline_context``: the case, its version, the reader's
-    language, time zone and edit rights, the filters and page) and today's date (the form's
-    default day). Its one per-reader value, the CSRF token, is kept as a placeholder and
-    replaced by the reader's own token on every request.
+    The entries are kept with the timeline (``timeline_region_html``, ``_timeline_context``).
+    The frame around them is kept under everything it shows but the entries: the case, its
+    people (``people_version``: the filter lists them), the reader's language and edit
+    rights, the filters, and today's date (the form's default day). So a change to the case
+    renders its entries again, not the form and the filters. The frame's per-reader value,
+    the CSRF token, is kept as a placeholder and replaced by the reader's own token on every
+    request; the entries go in after it, so that nothing they show is ever replaced.
     """
-    key = "case-page:timeline-block:" + _key(context["timeline_key"], today)
-    placeholder = csrf_placeholder()
+    shown_as = (
+        context["case"].pk,
+        people_version,
+        get_language(),
+        context["can_edit"],
+        sorted(context["selected_kinds"]),
+        context["selected_prisoner"].pk if context["selected_prisoner"] else None,
+        context["newest_first"],
+        today,
+    )
+    key = "case-page:timeline-frame:" + _key(*shown_as)
+    entries = placeholder("timeline-entries")
 
-    def render_block() -> str:
-        block = {**context, "csrf_token": placeholder}
+    def render_frame() -> str:
+        block = {**context, "csrf_token": csrf_placeholder(), "timeline_region_html": entries}
         if context["can_edit"]:
             block["quick_event_form"] = QuickEventForm(initial={"occurred_on": today})
             block["quick_event_fields_html"] = _quick_event_fields_html(today)
         return str(render_to_string("cases/partials/timeline_block.html", block))
 
-    return with_csrf_token(cache.get_or_set(key, render_block, PART_CACHE_SECONDS), request)
+    frame = with_csrf_token(cache.get_or_set(key, render_frame, PART_CACHE_SECONDS), request)
+    before, after = frame.split(entries, 1)
+    # The frame and the entries were rendered by the template engine, which escaped
+    # everything it put in.
+    return mark_safe(before + context["timeline_region_html"] + after)  # noqa: S308
 
 
 @require_safe
