@@ -566,7 +566,8 @@ def main() -> None:
     print(f"Median of {args.repeats} requests per page after {args.warmup} warm-up rounds,")
     print("interleaved with the trivial pages. 'seen again': nothing changed; 'after a change':")
     print("the case's latest event renamed through its service before each request (untimed);")
-    print("'cold': the cache emptied before each request. Queries / model instances created,")
+    print("'cold': the cache and the kept entries emptied before each request. Queries / model")
+    print("instances created,")
     print("of one request of each. The selector (case_timeline_shown) and rendering the 50")
     print("entries (none cached) are timed alone, right after.")
     print(
