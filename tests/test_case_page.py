@@ -127,6 +127,23 @@ def test_a_view_inside_a_callers_transaction_leaves_its_commit_alone(shared_case
     assert CaseViewSession.objects.get(user=editor, session_sid=sid).count == 1
 
 
+def test_two_first_views_at_once_are_both_on_the_log_and_counted_once(shared_case, editor):
+    """Two requests of one session open the case at the same moment: each found no counter
+    (repeat_checked), so each writes a chained row; the counter the first wrote counts the
+    second, and no error reaches the reader."""
+    sid = "t" * 32
+    for _ in range(2):
+        services.case_view_record(
+            user=editor, case=shared_case, session_sid=sid, repeat_checked=True
+        )
+    views = AccessLog.objects.filter(user=editor, action=AccessLog.Action.VIEW_CASE)
+    assert views.count() == 2
+    counter = CaseViewSession.objects.get(user=editor, session_sid=sid)
+    assert counter.count == 2
+    assert counter.first == views.order_by("pk").first()
+    assert counter.last_at == views.order_by("pk").last().at
+
+
 @pytest.fixture
 def personas(case, lead_org, partner_org, coordinator, editor, viewer, partner, outsider, staff):
     """Every kind of reader, with a partner organization's viewer and editor beside the
