@@ -136,11 +136,18 @@ def _allocate(model: type[models.Model], count: int, using: str) -> tuple[list[i
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain_lock_id(table)])
+            # The keys and the hash before them in one statement, after the lock: its
+            # snapshot, taken when it starts, sees every row the lock's earlier holders wrote.
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                "WITH new AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS pk "
+                "FROM generate_series(1, %s)) "
+                f"SELECT pk, (SELECT chain_hash FROM {quote(table)} "  # noqa: S608
+                f"WHERE {quote(pk)} < (SELECT MIN(pk) FROM new) "
+                f"ORDER BY {quote(pk)} DESC LIMIT 1) FROM new",
                 [quote(table), pk, count],
             )
-            pks = sorted(row[0] for row in cursor.fetchall())
+            rows = cursor.fetchall()
+            return sorted(row[0] for row in rows), rows[0][1] or GENESIS
         elif connection.vendor == "sqlite":
             # The write lock is already held (BEGIN IMMEDIATE). Keys are never reused, as with
             # AUTOINCREMENT: a deleted last row still counts in sqlite_sequence.
