@@ -138,14 +138,15 @@ def _allocate(model: type[models.Model], count: int, using: str) -> tuple[list[i
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain_lock_id(table)])
             # The keys and the hash before them in one statement, after the lock: its
             # snapshot, taken when it starts, sees every row the lock's earlier holders wrote.
-            cursor.execute(
-                "WITH new AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS pk "
+            # The table and column names are the model's own, quoted.
+            sql = (
+                "WITH new AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS pk "  # noqa: S608
                 "FROM generate_series(1, %s)) "
-                f"SELECT pk, (SELECT chain_hash FROM {quote(table)} "  # noqa: S608
+                f"SELECT pk, (SELECT chain_hash FROM {quote(table)} "
                 f"WHERE {quote(pk)} < (SELECT MIN(pk) FROM new) "
-                f"ORDER BY {quote(pk)} DESC LIMIT 1) FROM new",
-                [quote(table), pk, count],
+                f"ORDER BY {quote(pk)} DESC LIMIT 1) FROM new"
             )
+            cursor.execute(sql, [quote(table), pk, count])
             rows = cursor.fetchall()
             return sorted(row[0] for row in rows), rows[0][1] or GENESIS
         elif connection.vendor == "sqlite":
