@@ -332,3 +332,26 @@ def test_an_editors_kept_timeline_block_never_reaches_a_reader(
     assert add not in client.get(url).content.decode()  # seen again
     client.force_login(coordinator)
     assert add in client.get(url).content.decode()
+
+
+def test_the_kept_timeline_frame_shows_each_case_its_own_addresses_and_people(
+    case, lead_org, coordinator, client
+):
+    """The timeline block's frame is kept once for every case: each page still posts its
+    quick add to its own case, filters by its own people and keeps the filter chosen."""
+    other = factories.make_case(lead_organization=lead_org, by=coordinator)
+    people = {}
+    for n, on in enumerate((case, other)):
+        person = factories.PrisonerFactory(code=f"POW-<{n}>", owner=lead_org)
+        services.case_add_prisoner(case=on, prisoner=person, by=coordinator)
+        people[on.pk] = person
+    client.force_login(coordinator)
+    for on, them in ((case, other), (other, case)):
+        url = reverse("cases:case-detail", args=[on.pk])
+        html = client.get(url, {"prisoner": people[on.pk].pk}).content.decode()
+        assert f'action="{reverse("cases:event-create", args=[on.pk])}"' in html
+        assert f'action="{url}#timeline"' in html
+        assert f'<option value="{people[on.pk].pk}" selected>{people[on.pk].code}' not in html
+        assert f'<option value="{people[on.pk].pk}" selected>POW-&lt;' in html
+        assert reverse("cases:event-create", args=[them.pk]) not in html
+        assert f'<option value="{people[them.pk].pk}"' not in html

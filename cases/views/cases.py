@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -358,9 +359,24 @@ def _timeline_context(
         timeline_region_html=mark_safe(region),  # noqa: S308
         timeline_has_entries=has_entries,
         timeline_people=people,
+        timeline_people_options=_people_options_html(people, prisoner),
         timeline_key=key,
+        event_create_url=reverse("cases:event-create", args=[case.pk]),
+        timeline_form_url=reverse("cases:case-detail", args=[case.pk]) + "#timeline",
     )
     return context
+
+
+def _people_options_html(people: list[dict], selected) -> str:
+    """The timeline filter's people (``case_people``), as the options of its list."""
+    return format_html_join(
+        "",
+        '<option value="{}" {}>{}</option>',
+        (
+            (p["pk"], "selected" if selected and selected.pk == p["pk"] else "", p["code"])
+            for p in people
+        ),
+    )
 
 
 # Each timeline entry as written (``_entries_html``): entries are small and many (50 a page),
@@ -560,9 +576,7 @@ def case_detail(request, pk):
         "muted": state.muted,
     }
     context.update(_page_parts(case, context, versions=versions, today=today))
-    context["timeline_block_html"] = _timeline_block_html(
-        request, context, today=today, people_version=versions["people"]
-    )
+    context["timeline_block_html"] = _timeline_block_html(request, context, today=today)
     return render(request, "cases/case_detail.html", context)
 
 
@@ -579,40 +593,47 @@ def _quick_event_fields_html(today) -> str:
     return mark_safe(cache.get_or_set(key, render_fields, PART_CACHE_SECONDS))  # noqa: S308
 
 
-def _timeline_block_html(request, context: dict, *, today, people_version: str) -> str:
+def _timeline_block_html(request, context: dict, *, today) -> str:
     """The timeline block (the quick-add form, the filters, the entries): the largest part
-    of the page to render, kept in two pieces.
+    of the page to render, kept in pieces.
 
     The entries are kept with the timeline (``timeline_region_html``, ``_timeline_context``).
-    The frame around them is kept under everything it shows but the entries: the case, its
-    people (``people_version``: the filter lists them), the reader's language and edit
-    rights, the filters, and today's date (the form's default day). So a change to the case
-    renders its entries again, not the form and the filters. The frame's per-reader value,
-    the CSRF token, is kept as a placeholder and replaced by the reader's own token on every
-    request; the entries go in after it, so that nothing they show is ever replaced.
+    The frame around them is the same on every case: kept under what it shows (the reader's
+    language and edit rights, the filters, today's date: the form's default day), with
+    placeholders for what differs from case to case (its addresses and the people it
+    filters by) and from reader to reader (the CSRF token), put in on every request. So
+    neither a change to the case nor another case renders it again. The entries go in
+    last, so that nothing they show is ever replaced.
     """
     shown_as = (
-        context["case"].pk,
-        people_version,
         get_language(),
         context["can_edit"],
         sorted(context["selected_kinds"]),
-        context["selected_prisoner"].pk if context["selected_prisoner"] else None,
         context["newest_first"],
         today,
     )
     key = "case-page:timeline-frame:" + _key(*shown_as)
+    per_case = ("event_create_url", "timeline_form_url", "timeline_people_options")
     entries = placeholder("timeline-entries")
 
     def render_frame() -> str:
-        block = {**context, "csrf_token": csrf_placeholder(), "timeline_region_html": entries}
+        block = {
+            **context,
+            **{name: placeholder(name) for name in per_case},
+            "csrf_token": csrf_placeholder(),
+            "timeline_region_html": entries,
+        }
         if context["can_edit"]:
             block["quick_event_form"] = QuickEventForm(initial={"occurred_on": today})
             block["quick_event_fields_html"] = _quick_event_fields_html(today)
         return str(render_to_string("cases/partials/timeline_block.html", block))
 
     frame = with_csrf_token(cache.get_or_set(key, render_frame, PART_CACHE_SECONDS), request)
-    before, after = frame.split(entries, 1)
+    parts = frame.split(entries, 1)
+    for name in per_case:
+        # An address (made of the case's id), and options escaped by format_html_join.
+        parts = [part.replace(placeholder(name), str(context[name])) for part in parts]
+    before, after = parts
     # The frame and the entries were rendered by the template engine, which escaped
     # everything it put in.
     return mark_safe(before + context["timeline_region_html"] + after)  # noqa: S308
@@ -627,7 +648,7 @@ def case_timeline(request, pk):
         return HttpResponse(context["timeline_html"])
     today = timezone.localdate()
     context.update(
-        timeline_page=True,
+        timeline_form_url=reverse("cases:case-timeline", args=[case.pk]),
         can_edit=level >= Level.EDIT,
         pinned=timeline_selectors.pinned_deadlines(case, today=today),
     )
