@@ -30,12 +30,12 @@ from cases.models import (
     Petition,
     Prisoner,
 )
-from cases.models.developments import DevelopmentKind
 from cases.services import developments, directory
 from cases.services.petitions import RequestSpec
 from cases.views import cases as case_views
 from tests import factories
-from tests.test_timeline_shown import full_case  # noqa: F401  (the fixture)
+from tests.test_timeline_compiled import every_kind  # noqa: F401  (the fixture)
+from tests.test_timeline_shown import full_case  # noqa: F401  (every_kind's)
 
 STEPS = [
     "event title",
@@ -89,25 +89,15 @@ def assert_kept_entries_are_fresh(client, cases, after: str = "") -> None:
 
 
 @pytest.fixture
-def two_cases(full_case, coordinator):  # noqa: F811
-    """``full_case`` with a development linked to it, a missed deadline (on the timeline, and
-    one a development can move), and one of its people on a second case with its own event
-    about them."""
-    court = factories.AuthorityFactory(name="Appeal court", short_name="AC")
-    development = developments.development_create(
-        by=coordinator,
-        owner=full_case.lead_organization,
-        title="Amnesty law passed",
-        kind=DevelopmentKind.values[0],
-        happened_on=dt.date(2025, 4, 2),
-        authorities=[court],
-    )
-    developments.development_link_case(development=development, case=full_case, by=coordinator)
+def two_cases(every_kind, coordinator):  # noqa: F811
+    """A case with every kind of entry (``every_kind``: a development linked to it too), a
+    missed deadline on it (on the timeline, and one a development can move), and one of its
+    people on a second case with its own event about them."""
     missed = factories.make_deadline(
-        case=full_case, by=coordinator, title="Reply due", due_on=dt.date(2025, 2, 1)
+        case=every_kind, by=coordinator, title="Reply due", due_on=dt.date(2025, 2, 1)
     )
     services.deadline_change_status(deadline=missed, to="missed", by=coordinator, reason="Late")
-    other = factories.make_case(lead_organization=full_case.lead_organization, by=coordinator)
+    other = factories.make_case(lead_organization=every_kind.lead_organization, by=coordinator)
     person = Prisoner.objects.get(code="POW-A")
     services.case_add_prisoner(case=other, prisoner=person, by=coordinator)
     services.event_log(
@@ -118,7 +108,7 @@ def two_cases(full_case, coordinator):  # noqa: F811
         occurred_on=dt.date(2025, 5, 1),
         prisoners=[person],
     )
-    return full_case, other
+    return every_kind, other
 
 
 def step(name: str, n: int, case, other, coordinator) -> None:

@@ -709,27 +709,6 @@ def case_people_queryset(case) -> QuerySet:
     return Prisoner.objects.filter(cases=case).order_by("code", "pk").values("pk", "code")
 
 
-def case_timeline_shown(
-    case: Case,
-    *,
-    page: int = 1,
-    kinds: list[str] | None = None,
-    prisoner: Prisoner | None = None,
-    newest_first: bool = True,
-    page_size: int = PAGE_SIZE,
-    people: list[int] | None = None,
-) -> TimelineShown:
-    """One page of the timeline as the case page shows it: ``case_timeline``'s entries, in
-    its order, as ``EntryShown`` records (see ``timeline_shown``). ``people``: the ids of the
-    case's people of concern, if the caller has them."""
-    page = max(page, 1)
-    ids, has_more = _page_ids(
-        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
-        page_size=page_size, people=people,
-    )  # fmt: skip
-    return TimelineShown(entries=timeline_shown(ids), page=page, has_more=has_more)
-
-
 @dataclass
 class TimelineRows:
     """One page of the timeline as (entry id, ``shown_version``) pairs, in order: what the
@@ -751,13 +730,24 @@ def case_timeline_rows(
     page_size: int = PAGE_SIZE,
     people: list[int] | None = None,
 ) -> TimelineRows:
-    """``case_timeline_shown``'s page as ids and versions (one query with ``people``)."""
+    """One page of the timeline as ids and versions, in order (one query with ``people``,
+    the ids of the case's people of concern)."""
     page = max(page, 1)
     rows, has_more = _page_rows(
         case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
         page_size=page_size, people=people,
     )  # fmt: skip
     return TimelineRows(rows=rows, page=page, has_more=has_more)
+
+
+def case_timeline_shown(case: Case, **page) -> TimelineShown:
+    """One page of the timeline as the case page shows it: ``case_timeline``'s entries, in
+    its order, as ``EntryShown`` records (see ``timeline_shown``). ``page``: the arguments of
+    ``case_timeline_rows`` (the page, filters, order and the case's people's ids, if the
+    caller has them)."""
+    found = case_timeline_rows(case, **page)
+    ids = [pk for pk, _version in found.rows]
+    return TimelineShown(entries=timeline_shown(ids), page=found.page, has_more=found.has_more)
 
 
 def timeline_version(case: Case) -> str:
