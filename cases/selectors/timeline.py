@@ -372,11 +372,10 @@ class DevelopmentShown:
 
 @dataclass(frozen=True)
 class EntryShown:
-    """One timeline entry with everything the page shows of it, and nothing else.
-
-    Its ``repr`` is its version: two entries that print alike render alike (for the same
-    language, time zone and edit rights), which is what the page caches them by.
-    """
+    """One timeline entry with everything the page shows of it, and nothing else: two
+    entries that are equal render alike (for the same language, time zone and edit rights).
+    The page keeps each as written under the entry's ``shown_version``
+    (cases/views/cases.py, ``_entries_html``)."""
 
     pk: int
     kind: str
