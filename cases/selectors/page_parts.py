@@ -62,7 +62,7 @@ def case_header_queryset(case) -> QuerySet:
     the shares to the organizations in the organizations' order) (``case``: a case or its
     id)."""
     return (
-        Case.objects.filter(pk=case)
+        Case.objects.filter(pk=getattr(case, "pk", case))
         .order_by("shares__organization")
         .values_list(
             "lead_organization__name",
