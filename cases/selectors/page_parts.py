@@ -57,10 +57,12 @@ def _columns(model: type[Model]) -> tuple[str, ...]:
 
 def case_header_queryset(case) -> QuerySet:
     """The lead organization's name, and the case's shares with their organizations' names:
-    one row per share (a row without one for a case not shared), by organization (its id:
-    the order the header showed them in when none was asked for, the database joining
-    the shares to the organizations in the organizations' order) (``case``: a case or its
-    id)."""
+    one row per share (a row without one for a case not shared), by organization id
+    (``case``: a case or its id).
+
+    The header used to list the shares in no order asked for: whatever the plan gave, on
+    PostgreSQL the organizations' order (a hash join), on SQLite the shares'. The first is
+    kept, as an order now asked for."""
     return (
         Case.objects.filter(pk=getattr(case, "pk", case))
         .order_by("shares__organization")
