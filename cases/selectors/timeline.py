@@ -11,7 +11,6 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -816,23 +815,48 @@ def timeline_versions(case_ids: list[int]) -> dict[int, str]:
 class PinnedDeadline:
     deadline: Deadline
     days_left: int
+    assignees: list  # users (id and username), by name
 
     @property
     def overdue(self) -> bool:
         return self.days_left < 0
 
 
+_DEADLINE_COLUMNS = tuple(f.attname for f in Deadline._meta.concrete_fields)
+
+
+def pinned_deadlines_queryset(case) -> QuerySet:
+    """The case's open deadlines, soonest first, with their assignees by name (in a fixed
+    order: the database's own order followed its plan): one row per deadline and assignee
+    (a row without one for a deadline nobody is assigned), the deadline's columns, then the
+    assignee's id and username (``case``: a case or its id)."""
+    return (
+        Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN)
+        .order_by("due_on", "due_time", "id", "assignees__username", "assignees__id")
+        .values_list(*_DEADLINE_COLUMNS, "assignees__id", "assignees__username")
+    )
+
+
 def pinned_deadlines(case: Case, *, today: dt.date) -> list[PinnedDeadline]:
     """Open deadlines, soonest first, with the days left (negative when overdue) and their
-    assignees by name (in a fixed order: the database's own order followed its plan)."""
-    assignees = get_user_model().objects.only("id", "username").order_by("username", "id")
-    deadlines = (
-        case.deadlines.filter(status=DeadlineStatus.OPEN)
-        .select_related("petition")
-        .prefetch_related(Prefetch("assignees", queryset=assignees))
-        .order_by("due_on", "due_time", "id")
+    assignees: one query (``pinned_deadlines_queryset``), compiled once per process."""
+    query = compiled(
+        ("pinned_deadlines",),
+        lambda: pinned_deadlines_queryset(stand_in(0)),
+        {"case": ("one", stand_in(0))},
     )
-    return [PinnedDeadline(d, d.days_left(today)) for d in deadlines]
+    user_model = get_user_model()
+    width, pk = len(_DEADLINE_COLUMNS), _DEADLINE_COLUMNS.index("id")
+    pinned: list[PinnedDeadline] = []
+    for row in query.rows(case=case.pk):
+        if not pinned or pinned[-1].deadline.pk != row[pk]:
+            deadline = Deadline.from_db(DEFAULT_DB_ALIAS, _DEADLINE_COLUMNS, row[:width])
+            pinned.append(PinnedDeadline(deadline, deadline.days_left(today), []))
+        user_id, username = row[width:]
+        if user_id is not None:
+            user = user_model.from_db(DEFAULT_DB_ALIAS, ("id", "username"), (user_id, username))
+            pinned[-1].assignees.append(user)
+    return pinned
 
 
 # --- Read by cursor (the API) ------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -13,6 +14,42 @@ register = template.Library()
 @register.simple_tag
 def fuzzy_date(value, precision, by=False):
     return format_fuzzy_date(value, precision, by=by)
+
+
+# ``id_url``'s links: for each route (with the URL prefix, configuration and application
+# instance), its address around a stand-in id, or () if the stand-in is not there exactly once.
+_ID_URLS: dict[tuple, tuple[str, str] | tuple[()]] = {}
+_ID_STAND_IN = 7_340_000_000_001  # an id, as routes take them, that no row of ours reaches
+
+
+@register.simple_tag(takes_context=True)
+def id_url(context, name: str, pk) -> str:
+    """``{% url name pk %}`` for a route that takes one id, reversed once per process.
+
+    The address is reversed with a stand-in id the first time and kept; each use puts its
+    own id in the stand-in's place (a case page seen for the first time has a dozen links or
+    more, each a reversal through the URL resolver). Anything but a plain id is reversed as
+    ``{% url %}`` does. The result is escaped like ``{% url %}``'s: by the template engine,
+    in an autoescaped template.
+    """
+    try:
+        current_app = context.request.current_app
+    except AttributeError:
+        try:
+            current_app = context.request.resolver_match.namespace
+        except AttributeError:
+            current_app = None
+    if type(pk) is not int or pk < 0:
+        return reverse(name, args=[pk], current_app=current_app)
+    key = (name, get_script_prefix(), get_urlconf(), current_app)
+    around = _ID_URLS.get(key)
+    if around is None:
+        url = reverse(name, args=[_ID_STAND_IN], current_app=current_app)
+        before, _, after = url.partition(str(_ID_STAND_IN))
+        around = _ID_URLS[key] = (before, after) if url.count(str(_ID_STAND_IN)) == 1 else ()
+    if not around:
+        return reverse(name, args=[pk], current_app=current_app)
+    return f"{around[0]}{pk}{around[1]}"
 
 
 @register.filter

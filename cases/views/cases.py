@@ -3,7 +3,6 @@ import hashlib
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -28,13 +27,14 @@ from cases.forms import (
     directory_choices,
 )
 from cases.memo import ProcessMemo
-from cases.models import CASE_TRANSITIONS, CaseShare
+from cases.models import CASE_TRANSITIONS
 from cases.rendering import csrf_placeholder, placeholder, with_csrf_token
 from cases.selectors import alerts as alert_selectors
+from cases.selectors import page_parts
 from cases.selectors import timeline as timeline_selectors
 from cases.selectors.access_review import ACCESS_REVIEW_PERIOD, access_flags
 from cases.selectors.case_page import case_page_state
-from cases.selectors.cases import CaseFilters, case_list_page, cases_as_listed, counted_page
+from cases.selectors.cases import CaseFilters, case_list_page, cases_as_listed
 from cases.selectors.reminders import reminders_failed_for_case
 from cases.services import team as team_services
 
@@ -42,7 +42,6 @@ from .common import run_service
 from .timeline_entry import entry_html
 
 CASES_PER_PAGE = 50
-LATEST_ON_CASE_PAGE = 10
 # How long a rendered part of a page is kept. Each is stored under the version of what it
 # shows (TimelineVersion), so it is never shown once that has changed; the time limit only
 # keeps the cache from holding parts nobody reads.
@@ -428,11 +427,6 @@ def _key(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _latest(queryset):
-    """The latest few rows and how many there are in all (one query: ``counted_page``)."""
-    return counted_page(queryset, 1, per_page=LATEST_ON_CASE_PAGE)
-
-
 def _access_flags(case) -> list:
     """The case's unusual-access flags, for those who review access (level MANAGE, checked by
     the caller): the same for all of them, so kept for a few minutes per case."""
@@ -453,22 +447,6 @@ PAGE_PARTS = {
     # The latest petitions and documents.
     "lists_html": ("cases/partials/case_page_lists.html", ("lists",)),
 }
-
-
-# What the people card shows of each person (case_page_top.html): no identity is read.
-PEOPLE_CARD_FIELDS = (
-    "code",
-    "custody_status",
-    "risk_level",
-    "wish_destination",
-    "wish_status",
-    "wish_expressed_on",
-    "wish_expressed_on_precision",
-    "place_of_detention",
-    "place_of_detention_sensitive",
-    "icrc_registration",
-    "unhcr_registration",
-)
 
 
 def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict:
@@ -494,30 +472,24 @@ def _page_parts(case, context: dict, *, versions: dict[str, str], today) -> dict
     cached = cache.get_many(keys.values())
     missing = [name for name in PAGE_PARTS if keys[name] not in cached]
     if missing:
-        pinned = timeline_selectors.pinned_deadlines(case, today=today)
-        # The header shows the lead organization and the shares: read here, not in the
-        # template (get_case_and_level loads the case alone).
-        prefetch_related_objects(
-            [case],
-            "lead_organization",
-            Prefetch("shares", CaseShare.objects.select_related("organization")),
-        )
+        # Each read with SQL compiled once per process (cases/selectors/page_parts.py).
         data = {
             **context,
-            "shares": case.shares.all(),
-            "pinned": pinned,
-            "next_deadline": pinned[0] if pinned else None,
             "status_choices": services.allowed_next(case, CASE_TRANSITIONS),
             "today": today,
         }
+        if "top_html" in missing or "deadlines_html" in missing:
+            pinned = timeline_selectors.pinned_deadlines(case, today=today)
+            data.update(pinned=pinned, next_deadline=pinned[0] if pinned else None)
         if "top_html" in missing:
-            data["prisoners"] = list(case.prisoners.only(*PEOPLE_CARD_FIELDS))
+            # The lead organization and the shares, read here, not in the template
+            # (get_case_and_level loads the case alone).
+            data["shares"] = page_parts.case_header(case)
+            data["prisoners"] = page_parts.people_card(case)
         if "lists_html" in missing:
             # The latest few: all of them are on the timeline, which pages (kind=petition).
-            data["petitions"] = _latest(
-                case.petitions.select_related("addressed_to").order_by("-filed_on", "-id")
-            )
-            data["documents"] = _latest(case.documents.order_by("-created_at", "-id"))
+            data["petitions"] = page_parts.latest_petitions(case)
+            data["documents"] = page_parts.latest_documents(case)
         rendered = {
             keys[name]: str(render_to_string(PAGE_PARTS[name][0], data)) for name in missing
         }
