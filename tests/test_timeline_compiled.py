@@ -118,6 +118,12 @@ def test_the_entries_and_their_lists_are_the_orms(every_kind):
     orm = sorted(timeline._shown_queryset(ids), key=lambda row: row["id"])
     assert fast == orm
     assert {row["kind"] for row in fast} == set(TimelineEntry.Kind.values)
+    # One entry by its key (the page after a change): the same row as in the list.
+    one = compiled(
+        ("shown_one",), lambda: timeline._shown_queryset(stand_in(0)), {"id": ("one", stand_in(0))}
+    )
+    assert [one.dicts(id=row["id"]) for row in orm] == [[row] for row in orm]
+    assert timeline.timeline_shown(ids[:1]) == timeline.timeline_shown(ids[:2])[:1]
     # The types the ORM converts to (dates, times, datetimes) on every backend.
     assert all(isinstance(row["happened_on"], dt.date) for row in fast)
 
