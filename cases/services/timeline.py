@@ -109,11 +109,13 @@ def _at(on: dt.date, moment: dt.datetime) -> dt.datetime | None:
     return moment if on == _day_of(moment) else None
 
 
-def project(instance, record, previous) -> None:
+def project(instance, record, previous, *, shown_version: str | None = None) -> None:
     """Write the timeline entries implied by one history ``record`` of ``instance``.
 
-    ``previous`` is the object's history row before this one (None for a creation).
+    ``previous`` is the object's history row before this one (None for a creation). The
+    entries it rewrites get ``shown_version`` (a new one unless given).
     """
+    shown_version = shown_version or new_shown_version()
     history_type = record.history_type
     if history_type == "-":
         return  # entries of a deleted row go with it (foreign keys cascade)
@@ -149,6 +151,7 @@ def project(instance, record, previous) -> None:
             precision=instance.occurred_on_precision,
             happened_at=at,
             recorded_at=moment,
+            shown_version=shown_version,
             created={"actor_id": actor_id},
         )
     elif isinstance(instance, Petition):
@@ -160,6 +163,7 @@ def project(instance, record, previous) -> None:
             precision=DatePrecision.DAY,
             happened_at=None if instance.filed_on else moment,
             recorded_at=moment,
+            shown_version=shown_version,
             created={"actor_id": actor_id},
         )
     elif isinstance(instance, Deadline):
@@ -171,6 +175,7 @@ def project(instance, record, previous) -> None:
             precision=instance.due_precision,
             happened_at=None,
             recorded_at=moment,
+            shown_version=shown_version,
             created={"actor_id": actor_id},
         )
     elif isinstance(instance, DevelopmentLink) and history_type == "+":
@@ -195,6 +200,7 @@ def project(instance, record, previous) -> None:
             happened_on=instance.happened_on,
             precision=instance.happened_precision,
             recorded_at=moment,
+            shown_version=shown_version,
         )
     elif isinstance(instance, Document) and history_type == "+":
         TimelineEntry.objects.create(
@@ -230,7 +236,7 @@ def project(instance, record, previous) -> None:
         # The place became need-to-know: earlier entries stop saying where it was, too.
         TimelineEntry.objects.filter(prisoner_id=instance.pk, field="place_of_detention").exclude(
             old_value="", new_value=""
-        ).update(old_value="", new_value="")
+        ).update(old_value="", new_value="", shown_version=shown_version)
     for name in changed:
         old, new = getattr(previous, name), getattr(record, name)
         if old == new:
@@ -380,14 +386,17 @@ def _entries_showing(instance) -> list[Q]:
     return []
 
 
-def entries_touch(showing: Q) -> None:
-    """Give the timeline entries ``showing`` selects a new ``shown_version``: what they show
-    may have changed, so the case page writes them again (cases/views/cases.py).
+def entries_touch(showing: Q, shown_version: str | None = None) -> None:
+    """Give the timeline entries ``showing`` selects a new ``shown_version`` (this one if
+    given: entries that have it already are not written again): what they show may have
+    changed, so the case page writes them again (cases/views/cases.py).
 
     For every change that passes through history, ``on_history_row`` calls it; a change
     made without a history signal (a bulk update) must call it itself.
     """
-    TimelineEntry.objects.filter(showing).update(shown_version=new_shown_version())
+    shown_version = shown_version or new_shown_version()
+    entries = TimelineEntry.objects.filter(showing).exclude(shown_version=shown_version)
+    entries.update(shown_version=shown_version)
 
 
 def on_history_row(sender, instance, history_instance, **kwargs) -> None:
@@ -396,15 +405,17 @@ def on_history_row(sender, instance, history_instance, **kwargs) -> None:
         case_ids=_cases_showing(instance, history_instance.history_type),
         parts=_parts_showing(instance),
     )
+    # One version for the entries project() rewrites and those that show the row, so that
+    # an entry is written once.
+    shown_version = new_shown_version()
     if isinstance(instance, _TRACKED):
         previous = None
         if history_instance.history_type == "~" and type(instance) in _SUBJECTS:
             previous = history_instance.prev_record
-        project(instance, history_instance, previous)
-    # After project(), which may have rewritten some of them. A creation too: a new
-    # request changes its petition's entry.
+        project(instance, history_instance, previous, shown_version=shown_version)
+    # A creation too: a new request changes its petition's entry.
     for showing in _entries_showing(instance):
-        entries_touch(showing)
+        entries_touch(showing, shown_version)
 
 
 @transaction.atomic
