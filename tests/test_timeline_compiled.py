@@ -137,14 +137,17 @@ def test_the_entries_and_their_lists_are_the_orms(every_kind):
         }
     )
     assert event_ids and petition_ids and development_ids
+    # Each kind alone or with others; one id of a kind (read by that id) or a list of them
+    # (the same ids twice: read as a list, each row once).
     for chosen in range(1, 8):
-        args = [
-            ids_ if chosen & (1 << n) else []
-            for n, ids_ in enumerate((event_ids, petition_ids, development_ids))
-        ]
-        rows = timeline._entry_list_rows(*args)
-        assert rows == [tuple(row) for row in timeline._entry_lists_queryset(*args)]
-        assert rows  # every subset has something to list
+        for times in (1, 2):
+            args = [
+                ids_ * times if chosen & (1 << n) else []
+                for n, ids_ in enumerate((event_ids, petition_ids, development_ids))
+            ]
+            rows = timeline._entry_list_rows(*args)
+            assert rows == [tuple(row) for row in timeline._entry_lists_queryset(*args)]
+            assert rows  # every subset has something to list
     assert {
         row[1] for row in timeline._entry_list_rows(event_ids, petition_ids, development_ids)
     } == {

@@ -458,6 +458,11 @@ def _named(queryset, owner: str, tag: str, relation: str) -> QuerySet:
     )
 
 
+def _owned_by(field: str, ids) -> dict:
+    """A filter on ``field``: one of ``ids`` (a list), or ``ids`` itself (one id)."""
+    return {f"{field}__in" if isinstance(ids, list) else field: ids}
+
+
 def _entry_lists_queryset(
     event_ids: list[int], petition_ids: list[int], development_ids: list[int] = ()
 ) -> QuerySet | None:
@@ -465,10 +470,12 @@ def _entry_lists_queryset(
     queryset; None when no ids are given."""
     parts = []
     if development_ids:
-        through = Development.authorities.through.objects.filter(development_id__in=development_ids)
+        through = Development.authorities.through.objects.filter(
+            **_owned_by("development_id", development_ids)
+        )
         parts.append(_named(through, "development_id", "development_authorities", "authority"))
     if event_ids:
-        through = Event.prisoners.through.objects.filter(event_id__in=event_ids)
+        through = Event.prisoners.through.objects.filter(**_owned_by("event_id", event_ids))
         parts.append(
             _listed(
                 through,
@@ -480,14 +487,16 @@ def _entry_lists_queryset(
                 numbers=("prisoner_id",),
             )
         )
-        through = Event.authorities.through.objects.filter(event_id__in=event_ids)
+        through = Event.authorities.through.objects.filter(**_owned_by("event_id", event_ids))
         parts.append(_named(through, "event_id", "authorities", "authority"))
-        through = Event.organizations.through.objects.filter(event_id__in=event_ids)
+        through = Event.organizations.through.objects.filter(**_owned_by("event_id", event_ids))
         parts.append(_named(through, "event_id", "organizations", "organization"))
     if petition_ids:
-        through = Petition.filed_by.through.objects.filter(petition_id__in=petition_ids)
+        through = Petition.filed_by.through.objects.filter(**_owned_by("petition_id", petition_ids))
         parts.append(_named(through, "petition_id", "filed_by", "organization"))
-        requests = PetitionRequest.objects.filter(petition_id__in=petition_ids).order_by()
+        requests = PetitionRequest.objects.filter(
+            **_owned_by("petition_id", petition_ids)
+        ).order_by()
         parts.append(
             _listed(
                 requests,
@@ -514,16 +523,35 @@ def _entry_list_rows(
         return []
     names = ("events", "petitions", "developments")
     given = dict(zip(names, (event_ids, petition_ids, development_ids), strict=True))
+    # A list of one id is read by that id (the page after a change), whose plan reads each
+    # row by its index where a list's, made for any length, may hash whole tables.
+    shape = {name: min(len(given[name]), 2) for name in names}
     stand_ins = {name: stand_in(n) for n, name in enumerate(names)}
-    slots = {name: ("many", stand_ins[name]) for name in names if given[name]}
+    slots = {
+        name: ("one" if shape[name] == 1 else "many", stand_ins[name])
+        for name in names
+        if shape[name]
+    }
     query = compiled(
-        ("entry_lists", *(bool(given[name]) for name in names)),
+        ("entry_lists", *shape.values()),
         lambda: _entry_lists_queryset(
-            *([stand_ins[name]] if given[name] else [] for name in names)
+            *(
+                []
+                if not shape[name]
+                else stand_ins[name]
+                if shape[name] == 1
+                else [stand_ins[name]]
+                for name in names
+            )
         ),
         slots,
     )
-    return query.rows(**{name: list(given[name]) for name in slots})
+    return query.rows(
+        **{
+            name: given[name][0] if how == "one" else list(given[name])
+            for name, (how, _s) in slots.items()
+        }
+    )
 
 
 def _entry_lists(
