@@ -194,17 +194,30 @@ def _page_rows(
     start = (page - 1) * page_size
     if people is None:
         people = list(case.prisoners.values_list("pk", flat=True))
-    key = ("page_ids", bool(people), tuple(kinds or ()), prisoner is None, newest_first)
     slots = {"case": ("one", stand_in(0))}
-    if people:
-        slots["people"] = ("many", stand_in(1))
+    values = {"case": case.pk}
+    if _reads_a_union(people):
+        # Each person's entries are a part of their own (_page_ids_queryset): one slot each.
+        shape = len(people)
+        stand_ins = [stand_in(10 + n) for n in range(len(people))]
+        for n, pk in enumerate(people):
+            slots[f"person{n}"] = ("one", stand_ins[n])
+            values[f"person{n}"] = pk
+    else:
+        shape = bool(people)
+        stand_ins = [stand_in(1)] if people else []
+        if people:
+            slots["people"] = ("many", stand_in(1))
+            values["people"] = people
     if prisoner is not None:
         slots["prisoner"] = ("one", stand_in(2))
+        values["prisoner"] = prisoner.pk
+    key = ("page_ids", shape, tuple(kinds or ()), prisoner is None, newest_first)
     query = compiled(
         (*key, start, page_size),
         lambda: _page_ids_queryset(
             stand_in(0),
-            [stand_in(1)] if people else [],
+            stand_ins,
             kinds=kinds,
             prisoner=None if prisoner is None else stand_in(2),
             newest_first=newest_first,
@@ -213,9 +226,6 @@ def _page_rows(
         ),
         slots,
     )
-    values = {"case": case.pk, "people": people}
-    if prisoner is not None:
-        values["prisoner"] = prisoner.pk
     rows = [(row[0], row[1]) for row in query.rows(**values)]
     return rows[:page_size], len(rows) > page_size
 
@@ -227,8 +237,9 @@ def _page_ids_queryset(
     begin with the id and the entry's ``shown_version`` (``_page_rows`` compiles it once per
     shape; ``case`` and ``prisoner`` are models or ids).
 
-    On PostgreSQL, as a UNION of the case's own entries and its people's entries that are
-    not the case's (on another case or none), each sorted and cut on its own: the case's part
+    On PostgreSQL, as a UNION of the case's own entries and, for each of its people, their
+    entries that are not the case's (on another case or none), each part sorted and cut on
+    its own (``people`` are one id or stand-in each): the case's part
     walks timeline_case_idx backwards (already in date order, an incremental sort within a
     day) and stops after ``start + size`` rows. The same condition with OR read every entry
     of the case and sorted them all: a sequential scan of 10,000 entries, 7.8 ms against
@@ -236,25 +247,37 @@ def _page_ids_queryset(
     against the OR form for every filter.
     """
     order = _order(newest_first)
-    if (
-        not people
-        or not connections[DEFAULT_DB_ALIAS].features.supports_slicing_ordering_in_compound
-    ):
+    if not _reads_a_union(people):
         # SQLite cannot sort and cut the parts of a UNION: the OR form (the definition).
         entries = _entries(case, people, kinds=kinds, prisoner=prisoner)
         return entries.order_by(*order).values_list("pk", "shown_version")[start : start + size]
     # The id, the version, and what the UNION is sorted by.
     columns = ("pk", "shown_version", "happened_on", "happened_at")
     own = _filtered(TimelineEntry.objects.filter(case=case), kinds=kinds, prisoner=prisoner)
-    theirs = _filtered(
-        TimelineEntry.objects.filter(Q(prisoner_id__in=people) & ~Q(case=case)),
-        kinds=kinds,
-        prisoner=prisoner,
-    )
-    parts = [
-        entries.order_by(*order).values_list(*columns)[: start + size] for entries in (own, theirs)
+    # Each person's on their own: a walk of timeline_prisoner_idx that stops after the page.
+    # All of them in one part ("prisoner_id IN ...") read every entry of every person and
+    # sorted them (750 for the 10,000-entry case: 0.5 ms).
+    theirs = [
+        _filtered(
+            TimelineEntry.objects.filter(Q(prisoner_id=person) & ~Q(case=case)),
+            kinds=kinds,
+            prisoner=prisoner,
+        )
+        for person in people
     ]
-    return parts[0].union(parts[1], all=True).order_by(*order)[start : start + size]
+    parts = [
+        entries.order_by(*order).values_list(*columns)[: start + size] for entries in (own, *theirs)
+    ]
+    return parts[0].union(*parts[1:], all=True).order_by(*order)[start : start + size]
+
+
+def _reads_a_union(people: list) -> bool:
+    """Whether the page's ids are read as a UNION of the case's entries and each of its
+    people's (PostgreSQL; SQLite cannot sort and cut the parts of a UNION)."""
+    return (
+        bool(people)
+        and connections[DEFAULT_DB_ALIAS].features.supports_slicing_ordering_in_compound
+    )
 
 
 def case_timeline(
