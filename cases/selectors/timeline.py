@@ -161,22 +161,10 @@ def case_timeline_queryset(
     )
 
 
-def _page_ids(
-    case: Case,
-    *,
-    page: int,
-    kinds: list[str] | None,
-    prisoner: Prisoner | None,
-    newest_first: bool,
-    page_size: int,
-    people: list[int] | None = None,
-) -> tuple[list[int], bool]:
-    """The ids of one page of entries, in order, and whether more follow (two queries, one
-    when the ids of the case's people are given)."""
-    rows, has_more = _page_rows(
-        case, page=page, kinds=kinds, prisoner=prisoner, newest_first=newest_first,
-        page_size=page_size, people=people,
-    )  # fmt: skip
+def _page_ids(case: Case, **page) -> tuple[list[int], bool]:
+    """The ids of one page of entries, in order, and whether more follow (``page``: the
+    arguments of ``_page_rows``)."""
+    rows, has_more = _page_rows(case, **page)
     return [pk for pk, _version in rows], has_more
 
 
@@ -190,7 +178,8 @@ def _page_rows(
     page_size: int,
     people: list[int] | None = None,
 ) -> tuple[list[tuple[int, str]], bool]:
-    """``_page_ids`` with each entry's ``shown_version``: (id, version) in order."""
+    """The entries of one page, in order, as (id, ``shown_version``), and whether more
+    follow (two queries, one when the ids of the case's people are given)."""
     start = (page - 1) * page_size
     if people is None:
         people = list(case.prisoners.values_list("pk", flat=True))
