@@ -357,9 +357,7 @@ def _timeline_context(
         timeline_html=mark_safe(html),  # noqa: S308
         timeline_region_html=mark_safe(region),  # noqa: S308
         timeline_has_entries=has_entries,
-        timeline_people=people,
         timeline_people_options=_people_options_html(people, prisoner),
-        timeline_key=key,
         event_create_url=reverse("cases:event-create", args=[case.pk]),
         timeline_form_url=reverse("cases:case-detail", args=[case.pk]) + "#timeline",
     )
