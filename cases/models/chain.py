@@ -149,7 +149,7 @@ def _allocate(model: type[models.Model], count: int, using: str) -> tuple[list[i
             cursor.execute(sql, [quote(table), pk, count])
             rows = cursor.fetchall()
             return sorted(row[0] for row in rows), rows[0][1] or GENESIS
-        elif connection.vendor == "sqlite":
+        if connection.vendor == "sqlite":
             # The write lock is already held (BEGIN IMMEDIATE). Keys are never reused, as with
             # AUTOINCREMENT: a deleted last row still counts in sqlite_sequence.
             cursor.execute(
@@ -158,18 +158,16 @@ def _allocate(model: type[models.Model], count: int, using: str) -> tuple[list[i
                 [table],
             )
             start = cursor.fetchone()[0] + 1
-            pks = list(range(start, start + count))
-        else:
-            raise NotImplementedError(
-                f"Audit chains support PostgreSQL and SQLite, not {connection.vendor}."
+            cursor.execute(
+                f"SELECT chain_hash FROM {quote(table)} WHERE {quote(pk)} < %s "  # noqa: S608
+                f"ORDER BY {quote(pk)} DESC LIMIT 1",
+                [start],
             )
-        cursor.execute(
-            f"SELECT chain_hash FROM {quote(table)} WHERE {quote(pk)} < %s "  # noqa: S608
-            f"ORDER BY {quote(pk)} DESC LIMIT 1",
-            [pks[0]],
+            previous = cursor.fetchone()
+            return list(range(start, start + count)), previous[0] if previous else GENESIS
+        raise NotImplementedError(
+            f"Audit chains support PostgreSQL and SQLite, not {connection.vendor}."
         )
-        previous = cursor.fetchone()
-    return pks, previous[0] if previous else GENESIS
 
 
 def chain_stamp(model: type[models.Model], objs: Sequence[models.Model], using: str) -> None:
